@@ -1,0 +1,1 @@
+"""perception stage (see docs/ARCHITECTURE.md)."""

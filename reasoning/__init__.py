@@ -1,0 +1,1 @@
+"""reasoning stage (see docs/ARCHITECTURE.md)."""

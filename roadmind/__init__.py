@@ -1,0 +1,3 @@
+"""roadmind shared vocabulary: messages, units, frames and configuration loading."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""Where frames come from and where the car moves: worlds, scenarios, agent, CLI."""

@@ -1,0 +1,120 @@
+"""Pinhole camera by ray casting: shading, textured sign faces, sky and haze.
+
+Output is CARLA's layout, BGRA uint8 (H, W, 4), plus the per-pixel object id that
+ground truth turns into visible 2D boxes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from roadmind.frames import Pose
+from roadmind.messages import camera_intrinsics
+from sim.lighting import Lighting
+from sim.materials import EMISSIVE, Material
+from sim.raycast import RaycastWorld
+from sim.rig import CameraConfig
+from sim.textures import TextureAtlas
+
+SIGN_MIN_LIGHT = 0.75  # retro-reflective sheeting: signs stay readable in low light
+
+
+@dataclass
+class CameraRender:
+    bgra: np.ndarray  # (H, W, 4) uint8
+    object_id: np.ndarray  # (H, W) int32, 0 where no object
+    depth_m: np.ndarray  # (H, W) float32 ray distance, inf for sky
+
+
+class Camera:
+    def __init__(self, config: CameraConfig) -> None:
+        self.config = config
+        self.mount: Pose = config.pose.to_pose()
+        w, h = config.width_px, config.height_px
+        k = camera_intrinsics(w, h, config.fov_deg)
+        self.focal_px = float(k[0, 0])
+        u, v = np.meshgrid(np.arange(w) + 0.5, np.arange(h) + 0.5)
+        # CARLA camera axes: x forward, y right (image u), z up (minus image v).
+        dirs = np.stack(
+            [np.ones_like(u), (u - k[0, 2]) / self.focal_px, -(v - k[1, 2]) / self.focal_px], -1
+        ).reshape(-1, 3)
+        self.dirs_sensor = dirs / np.linalg.norm(dirs, axis=1, keepdims=True)
+        self._sky_key: tuple[int, float, float] | None = None
+        self._sky_cache = np.zeros((0, 3), np.float32)
+
+    def world_pose(self, ego_pose: Pose) -> Pose:
+        return ego_pose.compose(self.mount)
+
+    def render(
+        self,
+        world: RaycastWorld,
+        ego_pose: Pose,
+        lighting: Lighting,
+        atlas: TextureAtlas,
+        rng: np.random.Generator,
+    ) -> CameraRender:
+        pose = self.world_pose(ego_pose)
+        dirs = (self.dirs_sensor @ pose.rotation.T).astype(np.float32)
+        origin = pose.translation.astype(np.float32)
+        hits = world.cast(origin, dirs)
+        hit = np.isfinite(hits.t)
+        t = np.where(hit, hits.t, 0.0).astype(np.float32)
+        albedo = hits.albedo
+        textured = np.flatnonzero(hits.face_slot >= 0)
+        if textured.size:
+            albedo[textured] = self._texture(
+                world, atlas, origin, dirs[textured], t[textured], hits.face_slot[textured]
+            )
+        # Light the side of each surface that faces the camera (double-sided geometry).
+        toward = -np.sign(np.einsum("ij,ij->i", hits.normal, dirs))
+        lambert = np.clip((hits.normal @ lighting.sun_dir) * toward, 0.0, None)
+        light = lighting.ambient_rgb + lambert[:, None] * lighting.sun_rgb
+        material = hits.material
+        signs = material == Material.SIGN_FACE
+        light[signs] = np.maximum(light[signs], SIGN_MIN_LIGHT)
+        emissive = np.isin(material, EMISSIVE)
+        light[emissive] = 1.0
+        haze = (1.0 - np.exp(t * (-1.0 / lighting.visibility_m)))[:, None]
+        surface = (1.0 - haze) * (albedo * light) + haze * lighting.sky_horizon_rgb
+        color = np.where(hit[:, None], surface, self._sky(lighting, dirs, pose))
+        rgb = color * 255.0
+        if self.config.noise_std > 0:
+            rgb += rng.normal(0.0, self.config.noise_std, rgb.shape).astype(np.float32)
+        h, w = self.config.height_px, self.config.width_px
+        bgra = np.empty((h * w, 4), dtype=np.uint8)
+        bgra[:, 2::-1] = np.clip(rgb, 0, 255).astype(np.uint8)
+        bgra[:, 3] = 255
+        object_id = hits.object_id.reshape(h, w)
+        return CameraRender(bgra.reshape(h, w, 4), object_id, hits.t.reshape(h, w))
+
+    def _sky(self, lighting: Lighting, dirs: np.ndarray, pose: Pose) -> np.ndarray:
+        """Sky depends only on the view elevation: cached while the camera does not tilt."""
+        key = (id(lighting), round(pose.roll_rad, 4), round(pose.pitch_rad, 4))
+        if self._sky_key != key:
+            self._sky_cache = lighting.sky(dirs).astype(np.float32)
+            self._sky_key = key
+        return self._sky_cache
+
+    def _texture(
+        self,
+        world: RaycastWorld,
+        atlas: TextureAtlas,
+        origin: np.ndarray,
+        dirs: np.ndarray,
+        t: np.ndarray,
+        slot: np.ndarray,
+    ) -> np.ndarray:
+        faces = world.faces
+        o = np.array([f.origin for f in faces])[slot]
+        ua = np.array([f.u_axis for f in faces])[slot]
+        va = np.array([f.v_axis for f in faces])[slot]
+        w = np.array([f.width_m for f in faces])[slot]
+        h = np.array([f.height_m for f in faces])[slot]
+        tile = np.array([f.tile for f in faces])[slot]
+        rel = origin + dirs * t[:, None] - o
+        u = np.einsum("ij,ij->i", rel, ua) / w
+        v = np.einsum("ij,ij->i", rel, va) / h
+        footprint = t / self.focal_px / np.minimum(w, h) * atlas.px
+        return atlas.sample(tile, u, v, footprint)

@@ -1,0 +1,453 @@
+"""The embedded world: CARLA's OpenDRIVE roads through ``carla.Map``, actors moved
+in Python, camera and LiDAR ray-cast with Open3D. No server; deterministic under a
+seed. Implements the World protocol (reset / step / close, context manager)."""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import carla
+import numpy as np
+
+from roadmind.errors import UserError
+from roadmind.frames import Pose
+from roadmind.messages import (
+    CameraImage,
+    EgoState,
+    GroundTruth,
+    LidarScan,
+    LightState,
+    LightTruth,
+    ObjectClass,
+    SensorFrame,
+    SignTruth,
+    SignType,
+    VehicleControl,
+)
+from roadmind.units import kmh_to_mps
+from sim import props, road_mesh
+from sim.actors import CLOTHES, PAINTS, Body, EgoCar, NpcCar, Walker, triggered
+from sim.camera import Camera
+from sim.ground_truth import GtObject, box_corners, boxes_2d
+from sim.landmarks import LightSpec, SignSpec, StopLine, map_landmarks
+from sim.lane_driver import LaneDriver, Obstacle
+from sim.lane_path import LanePath, random_lane_walk
+from sim.lidar import Lidar
+from sim.lighting import Lighting
+from sim.mesh import Mesh, MeshBuilder
+from sim.raycast import RaycastWorld
+from sim.rig import RigConfig
+from sim.road_map import RoadMap, load_road_map, resolve_map_path
+from sim.routes import RoutePlanner
+from sim.scenario import PedestrianActor, Place, Scenario, VehicleActor
+from sim.textures import TextureAtlas
+from sim.vehicle_dynamics import BicycleState
+
+PHYSICS_HZ = 20.0
+SIGN_ID_BASE = 1_000_000  # object ids: actors below, signs and lights above
+LIGHT_ID_BASE = 2_000_000
+NPC_PATH_M = 400.0
+
+
+@dataclass
+class StaticWorld:
+    """Everything built once per (map, scenario signs): geometry, props, planner."""
+
+    road_map: RoadMap
+    signs: list[SignSpec]
+    lights: list[LightSpec]
+    raycast: RaycastWorld
+    atlas: TextureAtlas
+    light_tiles: dict[LightState, int]
+    light_slots: dict[int, int]  # light id -> face slot
+    prop_objects: list[GtObject]
+    crosswalks: list[np.ndarray]
+    planner: RoutePlanner
+    skipped_landmarks: list[str]
+
+
+def build_static_world(scenario: Scenario) -> StaticWorld:
+    base = scenario.source.parent if scenario.source else None
+    road_map = load_road_map(resolve_map_path(scenario.map, base))
+    signs, lights, skipped = map_landmarks(road_map)
+    signs += _scenario_signs(road_map, scenario)
+    builder = MeshBuilder()
+    road_mesh.add_roads(builder, road_map)
+    crosswalks = road_mesh.crosswalk_polygons(road_map.carla_map)
+    road_mesh.add_crosswalks(builder, crosswalks)
+    atlas = TextureAtlas()
+    tiles = props.light_tiles(atlas)
+    light_slots = {}
+    for i, sign in enumerate(signs):
+        props.add_sign(builder, atlas, sign, SIGN_ID_BASE + i)
+    for i, light in enumerate(lights):
+        light_slots[light.light_id] = props.add_light(
+            builder, light, tiles[LightState.RED], LIGHT_ID_BASE + i
+        )
+    partial = builder.build()
+    road_mesh.add_ground(builder, partial.vertices)
+    mesh = builder.build()
+    prop_objects = [
+        _prop_object(mesh, SIGN_ID_BASE + i, ObjectClass.TRAFFIC_SIGN) for i in range(len(signs))
+    ] + [
+        _prop_object(mesh, LIGHT_ID_BASE + i, ObjectClass.TRAFFIC_LIGHT) for i in range(len(lights))
+    ]
+    return StaticWorld(
+        road_map,
+        signs,
+        lights,
+        RaycastWorld(mesh),
+        atlas,
+        tiles,
+        light_slots,
+        prop_objects,
+        crosswalks,
+        RoutePlanner(road_map.carla_map),
+        skipped,
+    )
+
+
+def _prop_object(mesh: Mesh, object_id: int, object_class: ObjectClass) -> GtObject:
+    sel = mesh.object_id == object_id
+    tris = mesh.triangles[sel]
+    used, inverse = np.unique(tris, return_inverse=True)
+    verts = mesh.vertices[used]
+    local = Mesh(
+        verts,
+        inverse.reshape(-1, 3).astype(np.int32),
+        mesh.material[sel],
+        mesh.object_id[sel],
+        mesh.face_slot[sel],
+    )
+    return GtObject(object_id, object_class, local, box_corners(verts.min(0), verts.max(0)))
+
+
+def _scenario_signs(road_map: RoadMap, scenario: Scenario) -> list[SignSpec]:
+    out = []
+    for i, sign in enumerate(scenario.signs):
+        field = f"signs.{i}.at"
+        wp = _waypoint(road_map, sign.at, field, carla.LaneType.Driving)
+        tr = wp.transform
+        yaw = math.radians(tr.rotation.yaw)
+        right = np.array([-math.sin(yaw), math.cos(yaw), 0.0])
+        center = np.array([tr.location.x, tr.location.y, tr.location.z])
+        stop_lines = [StopLine(wp.road_id, wp.lane_id, center, yaw)]
+        out.append(
+            SignSpec(
+                900_000 + i,
+                SignType(sign.type),
+                center + right * sign.side_offset_m,
+                yaw,
+                sign.value,
+                sign.unit,
+                sign.text,
+                stop_lines,
+            )
+        )
+    return out
+
+
+def _waypoint(
+    road_map: RoadMap, place: Place, field: str, lane_type: carla.LaneType
+) -> carla.Waypoint:
+    if place.road is not None:
+        assert place.lane is not None and place.s_m is not None
+        return road_map.lane_point(place.road, place.lane, place.s_m, field)
+    assert place.x_m is not None and place.y_m is not None
+    wp = road_map.carla_map.get_waypoint(
+        carla.Location(place.x_m, place.y_m, 0.0), project_to_road=False, lane_type=lane_type
+    )
+    if wp is None:
+        raise UserError(
+            f"{field}: ({place.x_m}, {place.y_m}) is off the road "
+            f"(not on a {str(lane_type).lower()} lane of map {road_map.name!r})"
+        )
+    return wp
+
+
+def _pose_at(wp: carla.Waypoint, place: Place) -> Pose:
+    loc = wp.transform.location
+    yaw = wp.transform.rotation.yaw if place.yaw_deg is None else place.yaw_deg
+    if place.x_m is not None and place.y_m is not None:
+        return Pose.from_carla_degrees(place.x_m, place.y_m, loc.z, 0.0, 0.0, yaw)
+    return Pose.from_carla_degrees(loc.x, loc.y, loc.z, 0.0, 0.0, yaw)
+
+
+class EmbeddedWorld:
+    """``with EmbeddedWorld(rig) as world: frame = world.reset(scenario, seed)``."""
+
+    def __init__(self, rig: RigConfig | None = None, ground_truth: bool = True) -> None:
+        self.rig_override = rig
+        self.want_ground_truth = ground_truth
+        self.static: StaticWorld | None = None
+        self._static_key: tuple | None = None
+
+    def __enter__(self) -> EmbeddedWorld:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.static = None
+        self._static_key = None
+
+    # ------------------------------------------------------------------ setup
+    def reset(self, scenario: Scenario, seed: int | None = None) -> SensorFrame:
+        key = (
+            str(scenario.source),
+            scenario.map,
+            tuple(s.model_dump_json() for s in scenario.signs),
+        )
+        if self.static is None or self._static_key != key:
+            self.static = build_static_world(scenario)
+            self._static_key = key
+        self.scenario = scenario
+        self.seed = scenario.seed if seed is None else seed
+        self.rng = np.random.default_rng(self.seed)
+        self.rig = self.rig_override or scenario.resolve_rig()
+        self.cameras = [Camera(c) for c in self.rig.cameras]
+        self.lidars = [Lidar(c) for c in self.rig.lidars]
+        self.lighting = Lighting.from_config(scenario.lighting)
+        from sim.traffic_lights import LightController
+
+        self.light_controller = LightController(self.static.lights, scenario.traffic_lights)
+        self.frame_id = 0
+        self.time_s = 0.0
+        self._spawn()
+        return self._observe()
+
+    def _spawn(self) -> None:
+        st = self.static
+        assert st is not None
+        rm = st.road_map
+        ego_cfg = self.scenario.ego
+        start_wp = _waypoint(rm, ego_cfg.start, "ego.start", carla.LaneType.Driving)
+        if ego_cfg.route is not None:
+            goal_wp = _waypoint(rm, ego_cfg.route.goal, "ego.route.goal", carla.LaneType.Driving)
+            route = st.planner.plan(start_wp, goal_wp, "ego.route.goal")
+        else:
+            route = random_lane_walk(start_wp, NPC_PATH_M, self.rng)
+        self.route = LanePath.from_waypoints(route)
+        pose = _pose_at(start_wp, ego_cfg.start)
+        speed = kmh_to_mps(ego_cfg.speed_kmh)
+        self.ego = EgoCar(
+            0,
+            Body.vehicle(ego_cfg.model, np.array(PAINTS[1])),
+            pose,
+            speed,
+            state=BicycleState(pose.x_m, pose.y_m, pose.yaw_rad, speed),
+        )
+        self.npcs: list[NpcCar] = []
+        self.walkers: list[Walker] = []
+        for i, actor in enumerate(self.scenario.actors):
+            field = f"actors.{i}.start"
+            if isinstance(actor, VehicleActor):
+                self.npcs.append(self._spawn_vehicle(i + 1, actor, field))
+            else:
+                self.walkers.append(self._spawn_walker(i + 1, actor, field))
+
+    def _spawn_vehicle(self, actor_id: int, cfg: VehicleActor, field: str) -> NpcCar:
+        st = self.static
+        assert st is not None
+        wp = _waypoint(st.road_map, cfg.start, field, carla.LaneType.Driving)
+        path = LanePath.from_waypoints(random_lane_walk(wp, NPC_PATH_M, self.rng))
+        paint = np.array(cfg.color) if cfg.color else PAINTS[int(self.rng.integers(len(PAINTS)))]
+        driver = LaneDriver.on_path(path, kmh_to_mps(cfg.speed_kmh), st.signs, st.lights)
+        npc = NpcCar(
+            actor_id,
+            Body.vehicle(cfg.model, np.asarray(paint, float)),
+            _pose_at(wp, cfg.start),
+            0.0,
+            driver=driver,
+            trigger=cfg.trigger,
+            brake_at_s=cfg.brake_at_s,
+            active=cfg.behaviour == "drive" and cfg.trigger is None,
+        )
+        npc.speed_mps = kmh_to_mps(cfg.speed_kmh) if npc.active else 0.0
+        npc.parked = cfg.behaviour == "parked"  # type: ignore[attr-defined]
+        npc.place()
+        return npc
+
+    def _spawn_walker(self, actor_id: int, cfg: PedestrianActor, field: str) -> Walker:
+        st = self.static
+        assert st is not None
+        any_lane = carla.LaneType.Sidewalk | carla.LaneType.Driving | carla.LaneType.Shoulder
+        wp = _waypoint(st.road_map, cfg.start, field, any_lane)
+        start = _pose_at(wp, cfg.start)
+        origin = start.translation
+        if cfg.behaviour == "cross":
+            path = self._crossing_path(origin, cfg.crosswalk, field.replace("start", "crosswalk"))
+        elif cfg.behaviour == "walk":
+            lane_wps = random_lane_walk(wp, 200.0, self.rng)
+            path = np.array(
+                [
+                    [w.transform.location.x, w.transform.location.y, w.transform.location.z]
+                    for w in lane_wps
+                ]
+            )
+            path[0] = origin
+        else:
+            path = np.array([origin, origin])
+        path[:, 2] += road_mesh.SIDEWALK_HEIGHT_M * (wp.lane_type == carla.LaneType.Sidewalk)
+        clothes = CLOTHES[int(self.rng.integers(len(CLOTHES)))]
+        walker = Walker(
+            actor_id,
+            Body.pedestrian(cfg.size, clothes),
+            start,
+            0.0,
+            path=path,
+            walk_speed_mps=cfg.speed_mps,
+            trigger=cfg.trigger,
+        )
+        walker.pose = Pose(*path[0], 0.0, 0.0, start.yaw_rad)
+        return walker
+
+    def _crossing_path(self, origin: np.ndarray, index: int | None, field: str) -> np.ndarray:
+        polys = self.static.crosswalks if self.static else []
+        if not polys:
+            raise UserError(
+                f"{field}: map {self.static.road_map.name!r} has no crosswalks"
+                if self.static
+                else field
+            )
+        if index is None:
+            index = int(np.argmin([np.linalg.norm(p[:, :2].mean(0) - origin[:2]) for p in polys]))
+        if index >= len(polys):
+            raise UserError(
+                f"{field}: crosswalk {index} does not exist "
+                f"(map has {len(polys)}: 0..{len(polys) - 1})"
+            )
+        poly = polys[index]
+        center = poly[:, :2].mean(0)
+        _, _, vt = np.linalg.svd(poly[:, :2] - center)
+        along = (poly[:, :2] - center) @ vt[0]
+        ends = [center + vt[0] * along.min(), center + vt[0] * along.max()]
+        if np.linalg.norm(ends[1] - origin[:2]) < np.linalg.norm(ends[0] - origin[:2]):
+            ends.reverse()
+        z = float(poly[:, 2].mean())
+        beyond = ends[1] + vt[0] * np.sign((ends[1] - ends[0]) @ vt[0]) * 1.5
+        return np.array([origin, [*ends[0], z], [*ends[1], z], [*beyond, z]])
+
+    # ------------------------------------------------------------------ stepping
+    def step(self, control: VehicleControl) -> SensorFrame:
+        st = self.static
+        assert st is not None, "reset() first"
+        dt = 1.0 / PHYSICS_HZ
+        self.time_s += dt
+        self.frame_id += 1
+        ground = st.road_map.carla_map.get_waypoint(
+            carla.Location(self.ego.state.x_m, self.ego.state.y_m, self.ego.pose.z_m),
+            project_to_road=True,
+        )
+        ground_z = ground.transform.location.z if ground is not None else self.ego.pose.z_m
+        self.ego.apply(control, dt, ground_z)
+        states = self.light_controller.states(self.time_s)
+        self._move_npcs(dt, states)
+        for walker in self.walkers:
+            walker.advance(dt, self.time_s, self.ego.xy)
+        return self._observe()
+
+    def _move_npcs(self, dt: float, states: dict[int, LightState]) -> None:
+        others = [self.ego, *self.npcs, *self.walkers]
+        for npc in self.npcs:
+            if getattr(npc, "parked", False):
+                continue
+            if not npc.active:
+                npc.active = triggered(npc.trigger, self.time_s, self.ego.xy, npc.xy)
+                if not npc.active:
+                    continue
+                npc.speed_mps = npc.driver.desired_speed_mps if npc.trigger is None else 0.0
+            assert npc.driver is not None
+            if npc.brake_at_s is not None and self.time_s >= npc.brake_at_s:
+                accel = -6.0
+            else:
+                obstacles = [
+                    Obstacle(o.xy, o.speed_mps, float(o.body.extent_m[0]))
+                    for o in others
+                    if o is not npc
+                ]
+                accel = npc.driver.accel(
+                    npc.s_m,
+                    npc.speed_mps,
+                    self.time_s,
+                    states,
+                    obstacles,
+                    float(npc.body.extent_m[0]),
+                )
+            accel = max(accel, -8.0)
+            npc.speed_mps = max(0.0, npc.speed_mps + accel * dt)
+            npc.s_m += npc.speed_mps * dt
+            npc.place()
+
+    # ------------------------------------------------------------------ sensing
+    def _observe(self) -> SensorFrame:
+        st = self.static
+        assert st is not None
+        states = self.light_controller.states(self.time_s)
+        for light_id, slot in st.light_slots.items():
+            st.raycast.faces[slot].tile = st.light_tiles[states[light_id]]
+        movers = [*self.npcs, *self.walkers]
+        st.raycast.set_actors([m.world_mesh() for m in movers], [m.body.albedo for m in movers])
+        cams, boxes = [], {}
+        gt_objects = self._gt_objects(movers) if self.want_ground_truth else []
+        for cam in self.cameras:
+            if not self._due(cam.config.rate_hz):
+                continue
+            render = cam.render(st.raycast, self.ego.pose, self.lighting, st.atlas, self.rng)
+            cams.append(
+                CameraImage(
+                    cam.config.name, render.bgra, cam.config.fov_deg, cam.mount, self.time_s
+                )
+            )
+            if self.want_ground_truth:
+                boxes[cam.config.name] = boxes_2d(
+                    cam, cam.world_pose(self.ego.pose), render.object_id, gt_objects
+                )
+        scans = [
+            LidarScan(
+                lidar.config.name,
+                lidar.scan(st.raycast, self.ego.pose, self.rng),
+                lidar.mount,
+                self.time_s,
+            )
+            for lidar in self.lidars
+            if self._due(lidar.config.rate_hz)
+        ]
+        truth = None
+        if self.want_ground_truth:
+            truth = GroundTruth(
+                tuple(m.truth() for m in movers),
+                boxes,
+                tuple(
+                    SignTruth(s.sign_id, s.sign_type, Pose(*s.position), s.value, s.unit, s.text)
+                    for s in st.signs
+                ),
+                tuple(
+                    LightTruth(lt.light_id, states[lt.light_id], Pose(*lt.position), lt.phase)
+                    for lt in st.lights
+                ),
+            )
+        e = self.ego.state
+        ego = EgoState(self.ego.pose, e.speed_mps, e.accel_mps2, e.yaw_rate_rps, e.steer_rad)
+        return SensorFrame(self.frame_id, self.time_s, ego, tuple(cams), tuple(scans), truth)
+
+    def _due(self, rate_hz: float) -> bool:
+        every = max(1, round(PHYSICS_HZ / rate_hz))
+        return self.frame_id % every == 0
+
+    def _gt_objects(self, movers: list) -> list[tuple[GtObject, Pose]]:
+        objs = [(o, Pose()) for o in self.static.prop_objects] if self.static else []
+        for m in movers:
+            if not hasattr(m, "_gt"):
+                lo = np.array([-m.body.extent_m[0], -m.body.extent_m[1], 0.0])
+                hi = np.array([m.body.extent_m[0], m.body.extent_m[1], 2 * m.body.extent_m[2]])
+                m._gt = GtObject(m.actor_id, m.body.object_class, m.body.mesh, box_corners(lo, hi))
+            objs.append((m._gt, m.pose))
+        return objs
+
+
+def wall_clock() -> float:
+    return time.perf_counter()

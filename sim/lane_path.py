@@ -1,0 +1,94 @@
+"""Polylines along lanes: sampled from CARLA waypoints, with arc length and lookup."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import carla
+import numpy as np
+
+STEP_M = 1.0
+
+
+@dataclass
+class LanePath:
+    """points (N, 3) world [m]; yaw (N,) [rad]; s (N,) arc length [m]; road, lane (N,)."""
+
+    points: np.ndarray
+    yaw: np.ndarray
+    s: np.ndarray
+    road: np.ndarray
+    lane: np.ndarray
+
+    @staticmethod
+    def from_waypoints(wps: list[carla.Waypoint]) -> LanePath:
+        pts = np.array(
+            [[w.transform.location.x, w.transform.location.y, w.transform.location.z] for w in wps]
+        )
+        keep = np.ones(len(wps), bool)
+        if len(wps) > 1:  # drop duplicates where consecutive segments meet
+            keep[1:] = np.linalg.norm(np.diff(pts[:, :2], axis=0), axis=1) > 1e-3
+        pts = pts[keep]
+        wps = [w for w, k in zip(wps, keep, strict=True) if k]
+        seg = np.linalg.norm(np.diff(pts[:, :2], axis=0), axis=1)
+        return LanePath(
+            pts,
+            np.radians([w.transform.rotation.yaw for w in wps]),
+            np.concatenate([[0.0], np.cumsum(seg)]),
+            np.array([w.road_id for w in wps]),
+            np.array([w.lane_id for w in wps]),
+        )
+
+    @property
+    def length_m(self) -> float:
+        return float(self.s[-1])
+
+    def at(self, s_m: float) -> tuple[np.ndarray, float]:
+        """Interpolated point (3,) and heading [rad] at arc length ``s_m`` (clamped)."""
+        s_m = min(max(s_m, 0.0), self.length_m)
+        i = int(np.clip(np.searchsorted(self.s, s_m) - 1, 0, len(self.s) - 2))
+        span = self.s[i + 1] - self.s[i]
+        f = (s_m - self.s[i]) / span if span > 0 else 0.0
+        point = self.points[i] * (1 - f) + self.points[i + 1] * f
+        dyaw = math.atan2(
+            math.sin(self.yaw[i + 1] - self.yaw[i]), math.cos(self.yaw[i + 1] - self.yaw[i])
+        )
+        return point, float(self.yaw[i] + f * dyaw)
+
+    def project(
+        self, xy: np.ndarray, s_hint: float | None = None, window_m: float = 30.0
+    ) -> tuple[float, float]:
+        """Arc length and signed lateral offset (right positive) of the closest point."""
+        lo, hi = 0, len(self.s) - 1
+        if s_hint is not None:
+            lo = int(max(0, np.searchsorted(self.s, s_hint - window_m) - 1))
+            hi = int(min(len(self.s) - 1, np.searchsorted(self.s, s_hint + window_m) + 1))
+        a = self.points[lo:hi, :2]
+        b = self.points[lo + 1 : hi + 1, :2]
+        if len(a) == 0:
+            return float(self.s[lo]), 0.0
+        ab = b - a
+        denom = np.maximum(np.einsum("ij,ij->i", ab, ab), 1e-9)
+        f = np.clip(np.einsum("ij,ij->i", xy[:2] - a, ab) / denom, 0.0, 1.0)
+        closest = a + ab * f[:, None]
+        d = np.linalg.norm(closest - xy[:2], axis=1)
+        k = int(np.argmin(d))
+        s = float(self.s[lo + k] + f[k] * math.sqrt(denom[k]))
+        cross = ab[k, 0] * (xy[1] - a[k, 1]) - ab[k, 1] * (xy[0] - a[k, 0])
+        return s, float(math.copysign(d[k], cross))
+
+
+def random_lane_walk(
+    start: carla.Waypoint, length_m: float, rng: np.random.Generator, step_m: float = STEP_M
+) -> list[carla.Waypoint]:
+    """Follow the lane for ``length_m``, picking a random branch at each fork."""
+    wps = [start]
+    travelled = 0.0
+    while travelled < length_m:
+        nxt = wps[-1].next(step_m)
+        if not nxt:
+            break
+        wps.append(nxt[int(rng.integers(len(nxt)))] if len(nxt) > 1 else nxt[0])
+        travelled += step_m
+    return wps

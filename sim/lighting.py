@@ -1,0 +1,77 @@
+"""Scene lighting: sun direction and colour, sky, ambient and haze from a few knobs."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+from pydantic import Field
+
+from roadmind.config import StrictModel
+
+PRESETS = {
+    # preset: (sun elevation, sun azimuth, overcast)
+    "day": (50.0, 135.0, 0.0),
+    "overcast": (45.0, 135.0, 0.85),
+    "dusk": (3.0, 260.0, 0.15),
+}
+
+
+class LightingConfig(StrictModel):
+    preset: Literal["day", "overcast", "dusk"] = "day"
+    sun_elevation_deg: float | None = Field(None, ge=-10.0, le=90.0)
+    sun_azimuth_deg: float | None = Field(None, ge=-360.0, le=360.0)
+    overcast: float | None = Field(None, ge=0.0, le=1.0)
+    visibility_m: float = Field(600.0, gt=10.0)
+
+
+@dataclass(frozen=True)
+class Lighting:
+    """Resolved lighting; colours are RGB float32 in [0, 1]."""
+
+    sun_dir: np.ndarray  # (3,) unit, pointing towards the sun
+    sun_rgb: np.ndarray
+    ambient_rgb: np.ndarray
+    sky_horizon_rgb: np.ndarray
+    sky_zenith_rgb: np.ndarray
+    visibility_m: float
+
+    @staticmethod
+    def from_config(cfg: LightingConfig) -> Lighting:
+        elev0, azim0, over0 = PRESETS[cfg.preset]
+        elev = math.radians(cfg.sun_elevation_deg if cfg.sun_elevation_deg is not None else elev0)
+        azim = math.radians(cfg.sun_azimuth_deg if cfg.sun_azimuth_deg is not None else azim0)
+        overcast = cfg.overcast if cfg.overcast is not None else over0
+        sun_dir = np.array(
+            [math.cos(elev) * math.cos(azim), math.cos(elev) * math.sin(azim), math.sin(elev)]
+        )
+        # Daylight fades in over the first 12 degrees of elevation; low sun is warm.
+        day = float(np.clip((math.degrees(elev) + 2.0) / 14.0, 0.0, 1.0))
+        warm = float(np.clip(1.0 - math.degrees(elev) / 25.0, 0.0, 1.0))
+        sun_rgb = (
+            (1.0 - 0.85 * overcast) * day * np.array([1.0, 1.0 - 0.3 * warm, 1.0 - 0.6 * warm])
+        )
+        ambient = (0.25 + 0.35 * day) * (0.55 + 0.45 * overcast)
+        ambient_rgb = ambient * np.array([0.95, 0.98, 1.05])
+        clear_h, clear_z = np.array([0.78, 0.86, 0.95]), np.array([0.32, 0.52, 0.85])
+        dusk_h, dusk_z = np.array([0.95, 0.55, 0.30]), np.array([0.15, 0.18, 0.38])
+        grey = np.array([0.72, 0.73, 0.75])
+        horizon = (1 - warm) * clear_h + warm * dusk_h
+        zenith = (1 - warm) * clear_z + warm * dusk_z
+        horizon = (1 - overcast) * horizon + overcast * grey * (0.4 + 0.6 * day)
+        zenith = (1 - overcast) * zenith + overcast * grey * 0.9 * (0.4 + 0.6 * day)
+        return Lighting(
+            sun_dir.astype(np.float32),
+            sun_rgb.astype(np.float32),
+            ambient_rgb.astype(np.float32),
+            horizon.astype(np.float32),
+            zenith.astype(np.float32),
+            cfg.visibility_m,
+        )
+
+    def sky(self, directions: np.ndarray) -> np.ndarray:
+        """(N, 3) sky colour for (N, 3) unit view directions."""
+        up = np.clip(directions[:, 2:3], 0.0, 1.0) ** 0.6
+        return (1.0 - up) * self.sky_horizon_rgb + up * self.sky_zenith_rgb

@@ -1,0 +1,77 @@
+"""Sensor rig configuration: cameras and LiDARs mounted on the ego (CARLA axes)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, model_validator
+
+from roadmind.config import StrictModel, load_model
+from roadmind.frames import Pose
+
+RIGS_DIR = Path(__file__).resolve().parent.parent / "configs" / "rigs"
+
+
+class MountPose(StrictModel):
+    """Sensor pose in the ego frame: metres and CARLA's degrees."""
+
+    x_m: float = 0.0
+    y_m: float = 0.0
+    z_m: float = 0.0
+    roll_deg: float = 0.0
+    pitch_deg: float = 0.0
+    yaw_deg: float = 0.0
+
+    def to_pose(self) -> Pose:
+        return Pose.from_carla_degrees(
+            self.x_m, self.y_m, self.z_m, self.roll_deg, self.pitch_deg, self.yaw_deg
+        )
+
+
+class CameraConfig(StrictModel):
+    name: str = "front"
+    width_px: int = Field(960, ge=16, le=8192)
+    height_px: int = Field(540, ge=16, le=8192)
+    fov_deg: float = Field(70.0, gt=1.0, lt=179.0)
+    pose: MountPose = MountPose(x_m=0.8, z_m=1.6)
+    rate_hz: float = Field(20.0, gt=0.0, le=1000.0)
+    noise_std: float = Field(0.0, ge=0.0, le=64.0)  # Gaussian pixel noise, 0-255 scale
+
+
+class LidarConfig(StrictModel):
+    name: str = "top"
+    channels: int = Field(32, ge=1, le=512)
+    columns: int = Field(1024, ge=8, le=16384)  # horizontal resolution per sweep
+    upper_fov_deg: float = Field(10.0, ge=-90.0, le=90.0)
+    lower_fov_deg: float = Field(-30.0, ge=-90.0, le=90.0)
+    range_m: float = Field(80.0, gt=0.5, le=1000.0)
+    pose: MountPose = MountPose(z_m=2.0)
+    rate_hz: float = Field(10.0, gt=0.0, le=1000.0)
+    range_noise_std_m: float = Field(0.02, ge=0.0, le=1.0)
+    dropout: float = Field(0.0, ge=0.0, lt=1.0)
+
+    @model_validator(mode="after")
+    def _fov_order(self) -> LidarConfig:
+        if self.lower_fov_deg >= self.upper_fov_deg:
+            raise ValueError(
+                f"lower_fov_deg ({self.lower_fov_deg}) must be below upper_fov_deg "
+                f"({self.upper_fov_deg})"
+            )
+        return self
+
+
+class RigConfig(StrictModel):
+    cameras: list[CameraConfig] = [CameraConfig()]
+    lidars: list[LidarConfig] = [LidarConfig()]
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> RigConfig:
+        names = [c.name for c in self.cameras] + [ld.name for ld in self.lidars]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"sensor names must be unique; repeated: {', '.join(dupes)}")
+        return self
+
+
+def load_rig(path: Path) -> RigConfig:
+    return load_model(RigConfig, path)

@@ -1,0 +1,72 @@
+"""Route planning on the lane graph (CARLA's topology) with networkx."""
+
+from __future__ import annotations
+
+import carla
+import networkx as nx
+
+from roadmind.errors import UserError
+from sim.lane_path import STEP_M
+
+LaneKey = tuple[int, int, int]  # road, section, lane
+
+
+def _key(wp: carla.Waypoint) -> LaneKey:
+    return (wp.road_id, wp.section_id, wp.lane_id)
+
+
+def _describe(wp: carla.Waypoint) -> str:
+    return f"road {wp.road_id} lane {wp.lane_id} s {wp.s:.1f}"
+
+
+class RoutePlanner:
+    """Nodes are lane segments; CARLA's topology pairs each segment's entry with the
+    entry of a segment it flows into, so each pair is an edge weighted by the first
+    segment's length."""
+
+    def __init__(self, carla_map: carla.Map) -> None:
+        self.graph = nx.DiGraph()
+        self.entry: dict[LaneKey, carla.Waypoint] = {}
+        for a, b in carla_map.get_topology():
+            ka, kb = _key(a), _key(b)
+            self.entry.setdefault(ka, a)
+            self.entry.setdefault(kb, b)
+            length = STEP_M * (1 + len(a.next_until_lane_end(STEP_M)))
+            self.graph.add_edge(ka, kb, weight=length)
+
+    def plan(self, start: carla.Waypoint, goal: carla.Waypoint, field: str) -> list[carla.Waypoint]:
+        """Waypoints every ``STEP_M`` from start to goal along lanes; UserError if none."""
+        s_key, g_key = _key(start), _key(goal)
+        forward = -1 if start.lane_id > 0 else 1  # lanes with positive ids run against s
+        if s_key == g_key and (goal.s - start.s) * forward >= 0:
+            return _walk_until(start, goal)
+        if s_key not in self.graph or g_key not in self.graph:
+            where = start if s_key not in self.graph else goal
+            raise UserError(f"{field}: no drivable lane at {_describe(where)}")
+        try:
+            keys = nx.shortest_path(self.graph, s_key, g_key, weight="weight")
+        except nx.NetworkXNoPath:
+            raise UserError(
+                f"{field}: no drivable path from {_describe(start)} to {_describe(goal)} "
+                "(lanes only run one way; check the lane sign and the goal's side of the road)"
+            ) from None
+        wps = start.next_until_lane_end(STEP_M)
+        route = [start, *wps]
+        for key in keys[1:-1]:
+            entry = self.entry[key]
+            route += [entry, *entry.next_until_lane_end(STEP_M)]
+        route += _walk_until(self.entry[g_key], goal)
+        return route
+
+
+def _walk_until(start: carla.Waypoint, goal: carla.Waypoint) -> list[carla.Waypoint]:
+    wps = [start]
+    remaining = abs(goal.s - start.s)
+    while remaining > STEP_M:
+        nxt = [w for w in wps[-1].next(STEP_M) if _key(w) == _key(start)]
+        if not nxt:
+            break
+        wps.append(nxt[0])
+        remaining -= STEP_M
+    wps.append(goal)
+    return wps
