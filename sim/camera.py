@@ -58,7 +58,7 @@ class Camera:
         pose = self.world_pose(ego_pose)
         dirs = (self.dirs_sensor @ pose.rotation.T).astype(np.float32)
         origin = pose.translation.astype(np.float32)
-        hits = world.cast(origin, dirs)
+        hits = world.cast(origin, dirs, self._actor_pixels(world, pose))
         hit = np.isfinite(hits.t)
         t = np.where(hit, hits.t, 0.0).astype(np.float32)
         albedo = hits.albedo
@@ -88,6 +88,24 @@ class Camera:
         bgra[:, 3] = 255
         object_id = hits.object_id.reshape(h, w)
         return CameraRender(bgra.reshape(h, w, 4), object_id, hits.t.reshape(h, w))
+
+    def _actor_pixels(self, world: RaycastWorld, pose: Pose) -> np.ndarray | None:
+        """Pixel indices inside any actor's projected box; None: every pixel may see one."""
+        w, h = self.config.width_px, self.config.height_px
+        mask = np.zeros((h, w), dtype=bool)
+        for corners in world.actor_corners:
+            local = pose.inverse_transform_points(corners)
+            if np.all(local[:, 0] <= 0.05):
+                continue  # entirely behind the camera
+            if np.any(local[:, 0] <= 0.05):
+                return None  # straddles the image plane: project nothing, cast everything
+            u = w / 2 + self.focal_px * local[:, 1] / local[:, 0]
+            v = h / 2 - self.focal_px * local[:, 2] / local[:, 0]
+            x0, x1 = int(max(0, np.floor(u.min()))), int(min(w, np.ceil(u.max())))
+            y0, y1 = int(max(0, np.floor(v.min()))), int(min(h, np.ceil(v.max())))
+            if x0 < x1 and y0 < y1:
+                mask[y0:y1, x0:x1] = True
+        return np.flatnonzero(mask)
 
     def _sky(self, lighting: Lighting, dirs: np.ndarray, pose: Pose) -> np.ndarray:
         """Sky depends only on the view elevation: cached while the camera does not tilt."""

@@ -30,13 +30,13 @@ from roadmind.units import kmh_to_mps
 from sim import props, road_mesh
 from sim.actors import CLOTHES, PAINTS, Body, EgoCar, NpcCar, Walker, triggered
 from sim.camera import Camera
-from sim.ground_truth import GtObject, box_corners, boxes_2d
+from sim.ground_truth import GtObject, boxes_2d
 from sim.landmarks import LightSpec, SignSpec, StopLine, map_landmarks
 from sim.lane_driver import LaneDriver, Obstacle
 from sim.lane_path import LanePath, random_lane_walk
 from sim.lidar import Lidar
 from sim.lighting import Lighting
-from sim.mesh import Mesh, MeshBuilder
+from sim.mesh import Mesh, MeshBuilder, box_corners
 from sim.raycast import RaycastWorld
 from sim.rig import RigConfig
 from sim.road_map import RoadMap, load_road_map, resolve_map_path

@@ -42,12 +42,6 @@ class GtObject:
         return self._scene
 
 
-def box_corners(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-    return np.array(
-        [[x, y, z] for x in (lo[0], hi[0]) for y in (lo[1], hi[1]) for z in (lo[2], hi[2])]
-    )
-
-
 def _visible_boxes(object_id: np.ndarray) -> dict[int, tuple[int, np.ndarray]]:
     """Object id -> (pixel count, xyxy of its pixels) for every id in the image."""
     w = object_id.shape[1]

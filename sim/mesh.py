@@ -151,3 +151,10 @@ BOX_TRIANGLES = np.array(
     ],
     dtype=np.int32,
 )
+
+
+def box_corners(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """(8, 3) corners of the axis-aligned box [lo, hi], ordered x*4 + y*2 + z."""
+    return np.array(
+        [[x, y, z] for x in (lo[0], hi[0]) for y in (lo[1], hi[1]) for z in (lo[2], hi[2])]
+    )

@@ -91,7 +91,7 @@ def add_sign(builder: MeshBuilder, atlas: TextureAtlas, sign: SignSpec, object_i
         np.array([POLE_HALF_M, POLE_HALF_M, (top - base[2]) / 2]),
         np.eye(3),
         Material.POLE,
-        object_id,
+        0,  # the pole is street furniture, not part of the sign box
     )
     outline = _outline(sign.sign_type, w, h)
     down = np.array([0.0, 0.0, -1.0])
@@ -124,7 +124,7 @@ def add_light(builder: MeshBuilder, light: LightSpec, tile: int, object_id: int)
         np.array([POLE_HALF_M * 1.5, POLE_HALF_M * 1.5, pole_h / 2]),
         np.eye(3),
         Material.POLE,
-        object_id,
+        0,
     )
     rotation = np.stack([normal, right, np.array([0.0, 0.0, 1.0])], axis=1)
     housing_center = head + normal * (POLE_HALF_M * 1.5 + LIGHT_HEAD_HALF_M[0])

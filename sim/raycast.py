@@ -14,7 +14,7 @@ import numpy as np
 import open3d as o3d
 
 from sim.materials import ALBEDO, Material
-from sim.mesh import NO_TEXTURE, Mesh, TexturedFace
+from sim.mesh import NO_TEXTURE, Mesh, TexturedFace, box_corners
 
 
 @dataclass
@@ -71,11 +71,13 @@ class RaycastWorld:
         self.faces: list[TexturedFace] = static_mesh.faces
         self.num_static_triangles = static_mesh.num_triangles
         self.dynamic: _Layer | None = None
+        self.actor_corners: list[np.ndarray] = []  # (8, 3) world AABB corners per actor
 
     def set_actors(self, meshes: list[Mesh], albedos: list[np.ndarray]) -> None:
         """Replace the actors' layer; meshes already in world coordinates."""
         if not meshes:
             self.dynamic = None
+            self.actor_corners = []
             return
         offsets = np.cumsum([0] + [m.vertices.shape[0] for m in meshes[:-1]])
         merged = Mesh(
@@ -86,9 +88,15 @@ class RaycastWorld:
             np.full(sum(m.num_triangles for m in meshes), NO_TEXTURE, np.int32),
         )
         self.dynamic = _Layer(merged, np.concatenate(albedos).astype(np.float32))
+        self.actor_corners = [
+            box_corners(m.vertices.min(axis=0), m.vertices.max(axis=0)) for m in meshes
+        ]
 
-    def cast(self, origins: np.ndarray, directions: np.ndarray) -> Hits:
-        """Origins (N, 3) or (3,), unit directions (N, 3), world frame."""
+    def cast(
+        self, origins: np.ndarray, directions: np.ndarray, dynamic_rays: np.ndarray | None = None
+    ) -> Hits:
+        """Origins (3,), unit directions (N, 3), world frame. ``dynamic_rays`` (indices)
+        limits the actors' layer to the rays that can reach an actor at all."""
         n = directions.shape[0]
         rays = np.empty((n, 6), dtype=np.float32)
         rays[:, :3] = origins
@@ -107,14 +115,18 @@ class RaycastWorld:
         if self.dynamic is None:
             return hits
         layer = self.dynamic
-        t_dyn, prim_dyn, normal_dyn = layer.cast(tensor)
-        nearer = t_dyn < t
-        col = nearer[:, None]
-        return Hits(
-            np.where(nearer, t_dyn, t),
-            np.where(col, normal_dyn, normal),
-            np.where(nearer, layer.material[prim_dyn], hits.material),
-            np.where(col, layer.albedo[prim_dyn], hits.albedo),
-            np.where(nearer, layer.object_id[prim_dyn], hits.object_id),
-            np.where(nearer, layer.face_slot[prim_dyn], hits.face_slot),
-        )
+        if dynamic_rays is None:
+            dynamic_rays = np.arange(n)
+        if dynamic_rays.size == 0:
+            return hits
+        sub = o3d.core.Tensor(np.ascontiguousarray(rays[dynamic_rays]))
+        t_dyn, prim_dyn, normal_dyn = layer.cast(sub)
+        nearer = t_dyn < t[dynamic_rays]
+        idx, prim_dyn = dynamic_rays[nearer], prim_dyn[nearer]
+        hits.t[idx] = t_dyn[nearer]
+        hits.normal[idx] = normal_dyn[nearer]
+        hits.material[idx] = layer.material[prim_dyn]
+        hits.albedo[idx] = layer.albedo[prim_dyn]
+        hits.object_id[idx] = layer.object_id[prim_dyn]
+        hits.face_slot[idx] = layer.face_slot[prim_dyn]
+        return hits

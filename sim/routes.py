@@ -43,13 +43,22 @@ class RoutePlanner:
         if s_key not in self.graph or g_key not in self.graph:
             where = start if s_key not in self.graph else goal
             raise UserError(f"{field}: no drivable lane at {_describe(where)}")
-        try:
-            keys = nx.shortest_path(self.graph, s_key, g_key, weight="weight")
-        except nx.NetworkXNoPath:
+        # Leave the start lane first: a goal behind the start on the same lane needs a loop.
+        best: list[LaneKey] | None = None
+        for nxt in self.graph.successors(s_key):
+            try:
+                tail = nx.shortest_path(self.graph, nxt, g_key, weight="weight")
+            except nx.NetworkXNoPath:
+                continue
+            cost = nx.path_weight(self.graph, [s_key, *tail], weight="weight")
+            if best is None or cost < nx.path_weight(self.graph, best, weight="weight"):
+                best = [s_key, *tail]
+        if best is None:
             raise UserError(
                 f"{field}: no drivable path from {_describe(start)} to {_describe(goal)} "
                 "(lanes only run one way; check the lane sign and the goal's side of the road)"
-            ) from None
+            )
+        keys = best
         wps = start.next_until_lane_end(STEP_M)
         route = [start, *wps]
         for key in keys[1:-1]:

@@ -4,7 +4,7 @@ triggers, light timings, extra signs, map-text notes, lighting, duration, seed."
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
@@ -113,7 +113,7 @@ class Scenario(StrictModel):
     start_clock: str = "08:00"  # local time of day at t = 0, for time-windowed notes
     weekday: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = "wed"
     ego: EgoConfig
-    actors: list[VehicleActor | PedestrianActor] = []
+    actors: list[Annotated[VehicleActor | PedestrianActor, Field(discriminator="kind")]] = []
     traffic_lights: LightTimingConfig = LightTimingConfig()
     signs: list[SignConfig] = []
     notes: list[NoteConfig] = []

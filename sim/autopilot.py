@@ -1,0 +1,87 @@
+"""Ground-truth autopilot: follows the route with pure pursuit and the lane driver's
+IDM speed (lights, stop signs, lead vehicles). It stands in for the decision stack
+in demos and benchmarks, and stays as the 'oracle' baseline."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from roadmind.messages import SensorFrame, VehicleControl
+from sim.landmarks import LightSpec, SignSpec
+from sim.lane_driver import LaneDriver, Obstacle
+from sim.lane_path import LanePath
+from sim.vehicle_dynamics import CarLimits
+
+MIN_LOOKAHEAD_M = 4.0
+LOOKAHEAD_TIME_S = 0.8
+
+
+def pure_pursuit_steer(
+    lateral_m: float, ahead_m: float, wheelbase_m: float, max_steer_rad: float
+) -> float:
+    """Steer command in [-1, 1] towards a target ``ahead_m`` forward, ``lateral_m`` right."""
+    dist_sq = ahead_m * ahead_m + lateral_m * lateral_m
+    if dist_sq < 1e-6:
+        return 0.0
+    curvature = 2.0 * lateral_m / dist_sq
+    return float(np.clip(math.atan(curvature * wheelbase_m) / max_steer_rad, -1.0, 1.0))
+
+
+def pedals_for_accel(accel_mps2: float, speed_mps: float, limits: CarLimits) -> tuple[float, float]:
+    """Throttle and brake that give ``accel_mps2`` on the bicycle model."""
+    if accel_mps2 >= 0.0:
+        resist = limits.rolling_decel_mps2 + limits.drag_per_mps2 * speed_mps**2
+        headroom = max(0.05, 1.0 - speed_mps / limits.top_speed_mps)
+        throttle = (accel_mps2 + resist) / (limits.max_accel_mps2 * headroom)
+        return float(np.clip(throttle, 0.0, 1.0)), 0.0
+    return 0.0, float(np.clip(-accel_mps2 / limits.max_decel_mps2, 0.0, 1.0))
+
+
+class Autopilot:
+    def __init__(
+        self,
+        route: LanePath,
+        cruise_speed_mps: float,
+        signs: list[SignSpec],
+        lights: list[LightSpec],
+        limits: CarLimits | None = None,
+    ) -> None:
+        self.route = route
+        self.limits = limits or CarLimits()
+        self.driver = LaneDriver.on_path(route, cruise_speed_mps, signs, lights)
+        self.s_m = 0.0
+
+    def control(self, frame: SensorFrame) -> VehicleControl:
+        truth = frame.ground_truth
+        if truth is None:
+            raise ValueError("the autopilot drives on ground truth; the frame has none")
+        pose = frame.ego.pose
+        xy = np.array([pose.x_m, pose.y_m])
+        self.s_m, _ = self.route.project(xy, s_hint=self.s_m, window_m=15.0)
+        v = frame.ego.speed_mps
+        obstacles = [
+            Obstacle(
+                a.pose.translation[:2],
+                float(np.linalg.norm(a.velocity_mps[:2])),
+                float(a.extent_m[0]),
+            )
+            for a in truth.actors
+        ]
+        states = {light.light_id: light.state for light in truth.lights}
+        accel = self.driver.accel(self.s_m, v, frame.timestamp_s, states, obstacles, 2.35)
+        throttle, brake = pedals_for_accel(accel, v, self.limits)
+        if self.route.length_m - self.s_m < 1.0:
+            throttle, brake = 0.0, 1.0
+        lookahead = max(MIN_LOOKAHEAD_M, LOOKAHEAD_TIME_S * v)
+        target, _ = self.route.at(self.s_m + lookahead)
+        local = pose.inverse_transform_points(target[None, :])[0]
+        steer = pure_pursuit_steer(
+            float(local[1]), float(local[0]), self.limits.wheelbase_m, self.limits.max_steer_rad
+        )
+        return VehicleControl(throttle=throttle, steer=steer, brake=brake)
+
+    @property
+    def finished(self) -> bool:
+        return self.route.length_m - self.s_m < 1.5

@@ -1,0 +1,235 @@
+"""The ``roadmind`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from roadmind.errors import UserError
+from roadmind.serialize import to_dict
+from roadmind.units import kmh_to_mps
+
+
+def _world_and_pilot(scenario_name: str, rig_name: str | None = None):
+    from sim.autopilot import Autopilot
+    from sim.embedded import EmbeddedWorld
+    from sim.rig import RIGS_DIR, load_rig
+    from sim.scenario import load_scenario
+
+    scenario = load_scenario(scenario_name)
+    rig = None
+    if rig_name:
+        path = Path(rig_name)
+        rig = load_rig(path if path.suffix in (".yaml", ".yml") else RIGS_DIR / f"{rig_name}.yaml")
+    world = EmbeddedWorld(rig)
+    frame = world.reset(scenario)
+    assert world.static is not None
+    pilot = Autopilot(
+        world.route,
+        kmh_to_mps(scenario.ego.cruise_speed_kmh),
+        world.static.signs,
+        world.static.lights,
+    )
+    return scenario, world, pilot, frame
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    from sim.visualize import bgra_to_image, draw_boxes, lidar_bev
+
+    scenario, world, pilot, frame = _world_and_pilot(args.scenario, args.rig)
+    with world:
+        for _ in range(args.steps):
+            frame = world.step(pilot.control(frame))
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        truth = frame.ground_truth
+        assert truth is not None
+        written = []
+        for cam in frame.cameras:
+            bgra_to_image(cam.bgra).save(out / f"camera_{cam.name}.png")
+            draw_boxes(cam.bgra, truth.boxes_2d.get(cam.name, ())).save(out / f"gt_{cam.name}.png")
+            written += [f"camera_{cam.name}.png", f"gt_{cam.name}.png"]
+        if not frame.lidars:  # LiDARs slower than the physics rate capture every few steps
+            while not frame.lidars:
+                frame = world.step(pilot.control(frame))
+        for scan in frame.lidars:
+            lidar_bev(scan.points_xyzi, scan.sensor_to_ego, truth.actors, frame.ego.pose).save(
+                out / f"lidar_{scan.name}_bev.png"
+            )
+            written.append(f"lidar_{scan.name}_bev.png")
+        gt = {
+            "frame_id": frame.frame_id,
+            "timestamp_s": frame.timestamp_s,
+            "ego": to_dict(frame.ego),
+            "ground_truth": to_dict(truth),
+        }
+        (out / "ground_truth.json").write_text(json.dumps(gt, indent=1))
+        written.append("ground_truth.json")
+    print(
+        f"scenario {scenario.name!r} at t={frame.timestamp_s:.2f} s -> {out}/: "
+        + ", ".join(written)
+    )
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from sim.visualize import bgra_to_image
+
+    scenario, world, pilot, frame = _world_and_pilot(args.scenario, args.rig)
+    out = Path(args.out)
+    (out / "frames").mkdir(parents=True, exist_ok=True)
+    (out / "config.yaml").write_text(
+        yaml.safe_dump(scenario.model_dump(mode="json"), sort_keys=False)
+    )
+    duration = args.duration_s or scenario.duration_s
+    steps = round(duration * 20.0)
+    frame_every = max(1, round(args.frames_every_s * 20.0))
+    start = time.perf_counter()
+    start_xy = np.array([frame.ego.pose.x_m, frame.ego.pose.y_m])
+    distance_m, interrupted, done = 0.0, False, 0
+    with world:
+        try:
+            for step in tqdm(range(steps), desc=f"driving {scenario.name}", unit="step"):
+                prev = np.array([frame.ego.pose.x_m, frame.ego.pose.y_m])
+                frame = world.step(pilot.control(frame))
+                distance_m += float(
+                    np.linalg.norm(np.array([frame.ego.pose.x_m, frame.ego.pose.y_m]) - prev)
+                )
+                done = step + 1
+                if frame.cameras and done % frame_every == 0:
+                    cam = frame.cameras[0]
+                    bgra_to_image(cam.bgra).save(
+                        out / "frames" / f"{frame.frame_id:05d}.jpg", quality=88
+                    )
+                if pilot.finished:
+                    break
+        except KeyboardInterrupt:
+            interrupted = True
+    wall = time.perf_counter() - start
+    summary = {
+        "scenario": scenario.name,
+        "steps": done,
+        "sim_time_s": round(done / 20.0, 3),
+        "wall_time_s": round(wall, 3),
+        "steps_per_s": round(done / wall, 2) if wall > 0 else None,
+        "ego_distance_m": round(distance_m, 2),
+        "ego_displacement_m": round(
+            float(np.linalg.norm(np.array([frame.ego.pose.x_m, frame.ego.pose.y_m]) - start_xy)), 2
+        ),
+        "route_length_m": round(pilot.route.length_m, 2),
+        "route_finished": pilot.finished,
+        "interrupted": interrupted,
+    }
+    (out / "summary.json").write_text(json.dumps(summary, indent=1))
+    print(json.dumps(summary))
+    return 130 if interrupted else 0
+
+
+def cmd_bench_sim(args: argparse.Namespace) -> int:
+    scenario, world, pilot, frame = _world_and_pilot(args.scenario, args.rig)
+    with world:
+        for _ in range(args.warmup):
+            frame = world.step(pilot.control(frame))
+        times = []
+        for _ in range(args.steps):
+            t0 = time.perf_counter()
+            frame = world.step(pilot.control(frame))
+            times.append(time.perf_counter() - t0)
+    ms = np.array(times) * 1000.0
+    rig = world.rig
+    result = {
+        "benchmark": "sim",
+        "scenario": scenario.name,
+        "map": scenario.map,
+        "vehicles": sum(1 for a in scenario.actors if a.kind == "vehicle"),
+        "pedestrians": sum(1 for a in scenario.actors if a.kind == "pedestrian"),
+        "cameras": [f"{c.width_px}x{c.height_px}@{c.rate_hz:g}Hz" for c in rig.cameras],
+        "lidars": [f"{ld.channels}x{ld.columns}@{ld.rate_hz:g}Hz" for ld in rig.lidars],
+        "physics_hz": 20.0,
+        "ground_truth": True,
+        "steps": args.steps,
+        "steps_per_s": round(float(1000.0 / ms.mean()), 2),
+        "step_ms_mean": round(float(ms.mean()), 2),
+        "step_ms_p50": round(float(np.median(ms)), 2),
+        "step_ms_p95": round(float(np.percentile(ms, 95)), 2),
+        "cpu": platform.processor() or platform.machine(),
+        "threads": _cpu_count(),
+    }
+    text = json.dumps(result, indent=1)
+    if args.out:
+        Path(args.out).write_text(text + "\n")
+    print(text)
+    return 0
+
+
+def _cpu_count() -> int:
+    import os
+
+    return len(os.sched_getaffinity(0))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="roadmind",
+        description=("Drive scenarios in the embedded simulator and see what the car sees."),
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def scenario_args(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--scenario",
+            default="default",
+            help="scenario name in configs/scenarios or a path to a YAML file",
+        )
+        p.add_argument(
+            "--rig",
+            default=None,
+            help="override the scenario's sensor rig (name in configs/rigs or path)",
+        )
+
+    p = sub.add_parser("render", help="write a camera frame, ground-truth boxes and a LiDAR BEV")
+    scenario_args(p)
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--steps", type=int, default=0, help="world steps (20 Hz) to drive first")
+    p.set_defaults(func=cmd_render)
+
+    p = sub.add_parser("run", help="drive a scenario with the ground-truth autopilot")
+    scenario_args(p)
+    p.add_argument("--out", required=True, help="output folder (config, summary, frames)")
+    p.add_argument("--duration-s", type=float, default=None, help="override the scenario length")
+    p.add_argument("--frames-every-s", type=float, default=1.0, help="camera frame save period")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("bench", help="benchmarks (JSON out)")
+    bench = p.add_subparsers(dest="target", required=True)
+    b = bench.add_parser("sim", help="world steps per second, rendering and ground truth included")
+    b.add_argument("--scenario", default="default")
+    b.add_argument("--rig", default="bench", help="sensor rig (default: 640x360 + 32x1024)")
+    b.add_argument("--steps", type=int, default=200)
+    b.add_argument("--warmup", type=int, default=10)
+    b.add_argument("--out", default=None, help="also write the JSON to this file")
+    b.set_defaults(func=cmd_bench_sim)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except UserError as exc:
+        print(f"roadmind: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
