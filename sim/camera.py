@@ -13,12 +13,12 @@ import numpy as np
 from roadmind.frames import Pose
 from roadmind.messages import camera_intrinsics
 from sim.lighting import Lighting
-from sim.materials import EMISSIVE, Material
-from sim.raycast import RaycastWorld
+from sim.raycast import MISS, RaycastWorld, fill_rays
 from sim.rig import CameraConfig
+from sim.shading import SIGN_MIN_LIGHT
 from sim.textures import TextureAtlas
 
-SIGN_MIN_LIGHT = 0.75  # retro-reflective sheeting: signs stay readable in low light
+__all__ = ["SIGN_MIN_LIGHT", "Camera", "CameraRender"]
 
 
 @dataclass
@@ -41,8 +41,13 @@ class Camera:
             [np.ones_like(u), (u - k[0, 2]) / self.focal_px, -(v - k[1, 2]) / self.focal_px], -1
         ).reshape(-1, 3)
         self.dirs_sensor = dirs / np.linalg.norm(dirs, axis=1, keepdims=True)
+        # Per-frame work is planar (one contiguous row per channel): numpy is several
+        # times faster on that than on (N, 3) rows. Buffers are reused across frames.
+        self._dirs_planar = np.ascontiguousarray(self.dirs_sensor.T)
+        self._rays = np.empty((w * h, 6), np.float32)  # what Open3D reads
+        self._rgb = np.empty((3, w * h), np.float32)
         self._sky_key: tuple[int, float, float] | None = None
-        self._sky_cache = np.zeros((0, 3), np.float32)
+        self._sky_cache = np.zeros((3, 0), np.float32)
 
     def world_pose(self, ego_pose: Pose) -> Pose:
         return ego_pose.compose(self.mount)
@@ -55,39 +60,48 @@ class Camera:
         atlas: TextureAtlas,
         rng: np.random.Generator,
     ) -> CameraRender:
+        if world.lighting is not lighting:
+            world.set_lighting(lighting)
         pose = self.world_pose(ego_pose)
-        dirs = (self.dirs_sensor @ pose.rotation.T).astype(np.float32)
         origin = pose.translation.astype(np.float32)
-        hits = world.cast(origin, dirs, self._actor_pixels(world, pose))
-        hit = np.isfinite(hits.t)
-        t = np.where(hit, hits.t, 0.0).astype(np.float32)
-        albedo = hits.albedo
-        textured = np.flatnonzero(hits.face_slot >= 0)
+        rays = self._rays
+        fill_rays(rays, origin, pose.rotation, self._dirs_planar)
+        dirs = rays[:, 3:]
+        t, index = world.cast_rays(rays, self._actor_pixels(world, pose))
+        index = index.astype(np.intp)  # once, not in every gather below
+        # Lighting is per triangle (see sim.shading): a pixel just looks up its colour.
+        colour, light = world.view_shading(origin)
+        table = np.ascontiguousarray(colour.T * np.float32(255.0))
+        rgb = self._rgb
+        for c in range(3):
+            np.take(table[c], index, out=rgb[c])
+        textured = np.flatnonzero(world.face_slot[index] >= 0)
         if textured.size:
-            albedo[textured] = self._texture(
-                world, atlas, origin, dirs[textured], t[textured], hits.face_slot[textured]
+            tri = index[textured]
+            tex = self._texture(
+                world, atlas, origin, dirs[textured], t[textured], world.face_slot[tri]
             )
-        # Light the side of each surface that faces the camera (double-sided geometry).
-        toward = -np.sign(np.einsum("ij,ij->i", hits.normal, dirs))
-        lambert = np.clip((hits.normal @ lighting.sun_dir) * toward, 0.0, None)
-        light = lighting.ambient_rgb + lambert[:, None] * lighting.sun_rgb
-        material = hits.material
-        signs = material == Material.SIGN_FACE
-        light[signs] = np.maximum(light[signs], SIGN_MIN_LIGHT)
-        emissive = np.isin(material, EMISSIVE)
-        light[emissive] = 1.0
-        haze = (1.0 - np.exp(t * (-1.0 / lighting.visibility_m)))[:, None]
-        surface = (1.0 - haze) * (albedo * light) + haze * lighting.sky_horizon_rgb
-        color = np.where(hit[:, None], surface, self._sky(lighting, dirs, pose))
-        rgb = color * 255.0
+            rgb[:, textured] = (tex * light[tri] * np.float32(255.0)).T
+        # Haze: blend towards the horizon by 1 - exp(-t / visibility); sky (inf) after.
+        keep = np.exp(t * np.float32(-1.0 / lighting.visibility_m))
+        horizon = (lighting.sky_horizon_rgb * np.float32(255.0))[:, None]
+        rgb -= horizon
+        rgb *= keep
+        rgb += horizon
+        miss = index == MISS
+        sky = self._sky(lighting, dirs, pose)
+        for c in range(3):
+            np.copyto(rgb[c], sky[c], where=miss)
         if self.config.noise_std > 0:
-            rgb += rng.normal(0.0, self.config.noise_std, rgb.shape).astype(np.float32)
+            rgb += rng.normal(0.0, self.config.noise_std, rgb.shape[::-1]).astype(np.float32).T
+        np.clip(rgb, 0.0, 255.0, out=rgb)
         h, w = self.config.height_px, self.config.width_px
         bgra = np.empty((h * w, 4), dtype=np.uint8)
-        bgra[:, 2::-1] = np.clip(rgb, 0, 255).astype(np.uint8)
+        for c in range(3):
+            bgra[:, 2 - c] = rgb[c]  # truncates like astype(uint8)
         bgra[:, 3] = 255
-        object_id = hits.object_id.reshape(h, w)
-        return CameraRender(bgra.reshape(h, w, 4), object_id, hits.t.reshape(h, w))
+        object_id = world.object_id[index].reshape(h, w)
+        return CameraRender(bgra.reshape(h, w, 4), object_id, t.reshape(h, w))
 
     def _actor_pixels(self, world: RaycastWorld, pose: Pose) -> np.ndarray | None:
         """Pixel indices inside any actor's projected box; None: every pixel may see one."""
@@ -108,10 +122,11 @@ class Camera:
         return np.flatnonzero(mask)
 
     def _sky(self, lighting: Lighting, dirs: np.ndarray, pose: Pose) -> np.ndarray:
-        """Sky depends only on the view elevation: cached while the camera does not tilt."""
+        """Sky (3, N) in 0-255: it depends only on the view elevation, so it is cached
+        while the camera does not tilt."""
         key = (id(lighting), round(pose.roll_rad, 4), round(pose.pitch_rad, 4))
         if self._sky_key != key:
-            self._sky_cache = lighting.sky(dirs).astype(np.float32)
+            self._sky_cache = np.ascontiguousarray((lighting.sky(dirs) * 255.0).T, np.float32)
             self._sky_key = key
         return self._sky_cache
 

@@ -10,7 +10,7 @@ import numpy as np
 
 from roadmind.frames import Pose
 from sim.materials import REFLECTIVITY
-from sim.raycast import RaycastWorld
+from sim.raycast import RaycastWorld, fill_rays
 from sim.rig import LidarConfig
 
 ATTENUATION_PER_M = 0.004  # CARLA's default atmosphere attenuation rate
@@ -26,21 +26,25 @@ class Lidar:
         self.dirs_sensor = np.stack(
             [np.cos(el) * np.cos(az), np.cos(el) * np.sin(az), np.sin(el)], -1
         ).reshape(-1, 3)
+        self._dirs_planar = np.ascontiguousarray(self.dirs_sensor.T)
+        self._rays = np.empty((self.dirs_sensor.shape[0], 6), np.float32)  # reused per scan
 
     def scan(self, world: RaycastWorld, ego_pose: Pose, rng: np.random.Generator) -> np.ndarray:
         pose = ego_pose.compose(self.mount)
-        dirs = (self.dirs_sensor @ pose.rotation.T).astype(np.float32)
-        hits = world.cast(pose.translation.astype(np.float32), dirs)
+        rays = self._rays
+        fill_rays(rays, pose.translation, pose.rotation, self._dirs_planar)
+        t, index = world.cast_rays(rays)
         cfg = self.config
-        keep = hits.t < cfg.range_m
+        keep = np.flatnonzero(t < cfg.range_m)
         if cfg.dropout > 0:
-            keep &= rng.random(keep.shape[0]) >= cfg.dropout
-        t = hits.t[keep]
+            keep = keep[rng.random(t.shape[0])[keep] >= cfg.dropout]
+        rows = index[keep]
+        t = t[keep]
         if cfg.range_noise_std_m > 0:
             t = t + rng.normal(0.0, cfg.range_noise_std_m, t.shape[0]).astype(np.float32)
-        cos_incidence = np.abs(np.einsum("ij,ij->i", hits.normal[keep], dirs[keep]))
+        cos_incidence = np.abs(np.einsum("ij,ij->i", world.normal[rows], rays[keep, 3:]))
         intensity = (
-            REFLECTIVITY[hits.material[keep]]
+            REFLECTIVITY[world.material[rows]]
             * (0.3 + 0.7 * cos_incidence)
             * np.exp(-ATTENUATION_PER_M * t)
         )
