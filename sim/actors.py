@@ -143,6 +143,7 @@ class NpcCar(Actor):
     trigger: Trigger | None = None
     brake_at_s: float | None = None
     active: bool = False
+    parked: bool = False
 
     def place(self) -> None:
         assert self.driver is not None

@@ -5,7 +5,6 @@ seed. Implements the World protocol (reset / step / close, context manager)."""
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import dataclass
 
 import carla
@@ -43,6 +42,7 @@ from sim.road_map import RoadMap, load_road_map, resolve_map_path
 from sim.routes import RoutePlanner
 from sim.scenario import PedestrianActor, Place, Scenario, VehicleActor
 from sim.textures import TextureAtlas
+from sim.traffic_lights import LightController
 from sim.vehicle_dynamics import BicycleState
 
 PHYSICS_HZ = 20.0
@@ -211,8 +211,6 @@ class EmbeddedWorld:
         self.cameras = [Camera(c) for c in self.rig.cameras]
         self.lidars = [Lidar(c) for c in self.rig.lidars]
         self.lighting = Lighting.from_config(scenario.lighting)
-        from sim.traffic_lights import LightController
-
         self.light_controller = LightController(self.static.lights, scenario.traffic_lights)
         self.frame_id = 0
         self.time_s = 0.0
@@ -265,9 +263,9 @@ class EmbeddedWorld:
             trigger=cfg.trigger,
             brake_at_s=cfg.brake_at_s,
             active=cfg.behaviour == "drive" and cfg.trigger is None,
+            parked=cfg.behaviour == "parked",
         )
         npc.speed_mps = kmh_to_mps(cfg.speed_kmh) if npc.active else 0.0
-        npc.parked = cfg.behaviour == "parked"  # type: ignore[attr-defined]
         npc.place()
         return npc
 
@@ -353,7 +351,7 @@ class EmbeddedWorld:
     def _move_npcs(self, dt: float, states: dict[int, LightState]) -> None:
         others = [self.ego, *self.npcs, *self.walkers]
         for npc in self.npcs:
-            if getattr(npc, "parked", False):
+            if npc.parked:
                 continue
             if not npc.active:
                 npc.active = triggered(npc.trigger, self.time_s, self.ego.xy, npc.xy)
@@ -447,7 +445,3 @@ class EmbeddedWorld:
                 m._gt = GtObject(m.actor_id, m.body.object_class, m.body.mesh, box_corners(lo, hi))
             objs.append((m._gt, m.pose))
         return objs
-
-
-def wall_clock() -> float:
-    return time.perf_counter()

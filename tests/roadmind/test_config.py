@@ -49,7 +49,9 @@ def test_place_needs_one_form(tmp_path: Path) -> None:
     path = _write(
         tmp_path, VALID.replace("{road: 1, lane: 1, s_m: 50}", "{road: 1, x_m: 3, y_m: 4}")
     )
-    with pytest.raises(ConfigError, match=r"ego.start: .*either road, lane and s_m, or x_m and y_m"):
+    with pytest.raises(
+        ConfigError, match=r"ego.start: .*either road, lane and s_m, or x_m and y_m"
+    ):
         load_scenario(str(path))
 
 

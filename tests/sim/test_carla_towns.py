@@ -15,11 +15,15 @@ TOWN01 = Path(__file__).resolve().parents[3] / "shared" / "maps" / "Town01.xodr"
 
 @pytest.mark.skipif(not TOWN01.exists(), reason="CARLA town maps not beside the checkout")
 def test_town01_renders_with_its_landmarks(small_rig) -> None:
-    scenario = Scenario.model_validate({
-        "name": "town01", "map": str(TOWN01), "seed": 1,
-        "ego": {"start": {"road": 15, "lane": -1, "s_m": 150.0}},
-        "actors": [{"kind": "vehicle", "start": {"road": 15, "lane": -1, "s_m": 170.0}}],
-    })
+    scenario = Scenario.model_validate(
+        {
+            "name": "town01",
+            "map": str(TOWN01),
+            "seed": 1,
+            "ego": {"start": {"road": 15, "lane": -1, "s_m": 150.0}},
+            "actors": [{"kind": "vehicle", "start": {"road": 15, "lane": -1, "s_m": 170.0}}],
+        }
+    )
     with EmbeddedWorld(small_rig) as world:
         frame = world.reset(scenario)
         frame = world.step(VehicleControl())
