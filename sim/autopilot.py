@@ -47,8 +47,10 @@ class Autopilot:
         signs: list[SignSpec],
         lights: list[LightSpec],
         limits: CarLimits | None = None,
+        ego_half_length_m: float = 2.35,
     ) -> None:
         self.route = route
+        self.ego_half_length_m = ego_half_length_m
         self.limits = limits or CarLimits()
         self.driver = LaneDriver.on_path(route, cruise_speed_mps, signs, lights)
         self.s_m = 0.0
@@ -70,7 +72,9 @@ class Autopilot:
             for a in truth.actors
         ]
         states = {light.light_id: light.state for light in truth.lights}
-        accel = self.driver.accel(self.s_m, v, frame.timestamp_s, states, obstacles, 2.35)
+        accel = self.driver.accel(
+            self.s_m, v, frame.timestamp_s, states, obstacles, self.ego_half_length_m
+        )
         throttle, brake = pedals_for_accel(accel, v, self.limits)
         if self.route.length_m - self.s_m < 1.0:
             throttle, brake = 0.0, 1.0

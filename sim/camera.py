@@ -15,10 +15,7 @@ from roadmind.messages import camera_intrinsics
 from sim.lighting import Lighting
 from sim.raycast import MISS, RaycastWorld, fill_rays
 from sim.rig import CameraConfig
-from sim.shading import SIGN_MIN_LIGHT
 from sim.textures import TextureAtlas
-
-__all__ = ["SIGN_MIN_LIGHT", "Camera", "CameraRender"]
 
 
 @dataclass

@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import yaml
@@ -16,20 +17,26 @@ import yaml
 from roadmind.errors import UserError
 from roadmind.serialize import to_dict
 from roadmind.units import kmh_to_mps
+from sim.rates import PHYSICS_HZ
 
-
-def _world_and_pilot(scenario_name: str, rig_name: str | None = None):
+if TYPE_CHECKING:
+    from roadmind.messages import SensorFrame
     from sim.autopilot import Autopilot
     from sim.embedded import EmbeddedWorld
-    from sim.rig import RIGS_DIR, load_rig
+    from sim.scenario import Scenario
+
+
+def _world_and_pilot(
+    scenario_name: str, rig_name: str | None = None
+) -> tuple[Scenario, EmbeddedWorld, Autopilot, SensorFrame]:
+    """Load, build and reset; the heavy imports wait until a command needs them."""
+    from sim.autopilot import Autopilot
+    from sim.embedded import EmbeddedWorld
+    from sim.rig import load_rig, resolve_rig_path
     from sim.scenario import load_scenario
 
     scenario = load_scenario(scenario_name)
-    rig = None
-    if rig_name:
-        path = Path(rig_name)
-        rig = load_rig(path if path.suffix in (".yaml", ".yml") else RIGS_DIR / f"{rig_name}.yaml")
-    world = EmbeddedWorld(rig)
+    world = EmbeddedWorld(load_rig(resolve_rig_path(rig_name)) if rig_name else None)
     frame = world.reset(scenario)
     assert world.static is not None
     pilot = Autopilot(
@@ -37,6 +44,7 @@ def _world_and_pilot(scenario_name: str, rig_name: str | None = None):
         kmh_to_mps(scenario.ego.cruise_speed_kmh),
         world.static.signs,
         world.static.lights,
+        ego_half_length_m=float(world.ego.body.extent_m[0]),
     )
     return scenario, world, pilot, frame
 
@@ -57,11 +65,12 @@ def cmd_render(args: argparse.Namespace) -> int:
             bgra_to_image(cam.bgra).save(out / f"camera_{cam.name}.png")
             draw_boxes(cam.bgra, truth.boxes_2d.get(cam.name, ())).save(out / f"gt_{cam.name}.png")
             written += [f"camera_{cam.name}.png", f"gt_{cam.name}.png"]
-        if not frame.lidars:  # LiDARs slower than the physics rate capture every few steps
-            while not frame.lidars:
-                frame = world.step(pilot.control(frame))
+        while not frame.lidars:  # LiDARs slower than the physics rate skip some steps
+            frame = world.step(pilot.control(frame))
+        assert frame.ground_truth is not None
         for scan in frame.lidars:
-            lidar_bev(scan.points_xyzi, scan.sensor_to_ego, truth.actors, frame.ego.pose).save(
+            actors = frame.ground_truth.actors
+            lidar_bev(scan.points_xyzi, scan.sensor_to_ego, actors, frame.ego.pose).save(
                 out / f"lidar_{scan.name}_bev.png"
             )
             written.append(f"lidar_{scan.name}_bev.png")
@@ -92,8 +101,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         yaml.safe_dump(scenario.model_dump(mode="json"), sort_keys=False)
     )
     duration = args.duration_s or scenario.duration_s
-    steps = round(duration * 20.0)
-    frame_every = max(1, round(args.frames_every_s * 20.0))
+    steps = round(duration * PHYSICS_HZ)
+    frame_every = max(1, round(args.frames_every_s * PHYSICS_HZ))
     start = time.perf_counter()
     start_xy = np.array([frame.ego.pose.x_m, frame.ego.pose.y_m])
     distance_m, interrupted, done = 0.0, False, 0
@@ -119,7 +128,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     summary = {
         "scenario": scenario.name,
         "steps": done,
-        "sim_time_s": round(done / 20.0, 3),
+        "sim_time_s": round(done / PHYSICS_HZ, 3),
         "wall_time_s": round(wall, 3),
         "steps_per_s": round(done / wall, 2) if wall > 0 else None,
         "ego_distance_m": round(distance_m, 2),
@@ -155,7 +164,7 @@ def cmd_bench_sim(args: argparse.Namespace) -> int:
         "pedestrians": sum(1 for a in scenario.actors if a.kind == "pedestrian"),
         "cameras": [f"{c.width_px}x{c.height_px}@{c.rate_hz:g}Hz" for c in rig.cameras],
         "lidars": [f"{ld.channels}x{ld.columns}@{ld.rate_hz:g}Hz" for ld in rig.lidars],
-        "physics_hz": 20.0,
+        "physics_hz": PHYSICS_HZ,
         "ground_truth": True,
         "steps": args.steps,
         "steps_per_s": round(float(1000.0 / ms.mean()), 2),

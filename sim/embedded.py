@@ -36,6 +36,7 @@ from sim.lane_path import LanePath, random_lane_walk
 from sim.lidar import Lidar
 from sim.lighting import Lighting
 from sim.mesh import Mesh, MeshBuilder, box_corners
+from sim.rates import PHYSICS_HZ
 from sim.raycast import RaycastWorld
 from sim.rig import RigConfig
 from sim.road_map import RoadMap, load_road_map, resolve_map_path
@@ -45,7 +46,6 @@ from sim.textures import TextureAtlas
 from sim.traffic_lights import LightController
 from sim.vehicle_dynamics import BicycleState
 
-PHYSICS_HZ = 20.0
 SIGN_ID_BASE = 1_000_000  # object ids: actors below, signs and lights above
 LIGHT_ID_BASE = 2_000_000
 NPC_PATH_M = 400.0
@@ -240,12 +240,21 @@ class EmbeddedWorld:
         )
         self.npcs: list[NpcCar] = []
         self.walkers: list[Walker] = []
+        self._actor_gt: dict[int, GtObject] = {}
         for i, actor in enumerate(self.scenario.actors):
             field = f"actors.{i}.start"
             if isinstance(actor, VehicleActor):
                 self.npcs.append(self._spawn_vehicle(i + 1, actor, field))
             else:
                 self.walkers.append(self._spawn_walker(i + 1, actor, field))
+        for mover in [*self.npcs, *self.walkers]:
+            ext = mover.body.extent_m
+            corners = box_corners(
+                np.array([-ext[0], -ext[1], 0.0]), np.array([ext[0], ext[1], 2 * ext[2]])
+            )
+            self._actor_gt[mover.actor_id] = GtObject(
+                mover.actor_id, mover.body.object_class, mover.body.mesh, corners
+            )
 
     def _spawn_vehicle(self, actor_id: int, cfg: VehicleActor, field: str) -> NpcCar:
         st = self.static
@@ -304,13 +313,10 @@ class EmbeddedWorld:
         return walker
 
     def _crossing_path(self, origin: np.ndarray, index: int | None, field: str) -> np.ndarray:
-        polys = self.static.crosswalks if self.static else []
+        assert self.static is not None
+        polys = self.static.crosswalks
         if not polys:
-            raise UserError(
-                f"{field}: map {self.static.road_map.name!r} has no crosswalks"
-                if self.static
-                else field
-            )
+            raise UserError(f"{field}: map {self.static.road_map.name!r} has no crosswalks")
         if index is None:
             index = int(np.argmin([np.linalg.norm(p[:, :2].mean(0) - origin[:2]) for p in polys]))
         if index >= len(polys):
@@ -436,12 +442,7 @@ class EmbeddedWorld:
         every = max(1, round(PHYSICS_HZ / rate_hz))
         return self.frame_id % every == 0
 
-    def _gt_objects(self, movers: list) -> list[tuple[GtObject, Pose]]:
-        objs = [(o, Pose()) for o in self.static.prop_objects] if self.static else []
-        for m in movers:
-            if not hasattr(m, "_gt"):
-                lo = np.array([-m.body.extent_m[0], -m.body.extent_m[1], 0.0])
-                hi = np.array([m.body.extent_m[0], m.body.extent_m[1], 2 * m.body.extent_m[2]])
-                m._gt = GtObject(m.actor_id, m.body.object_class, m.body.mesh, box_corners(lo, hi))
-            objs.append((m._gt, m.pose))
-        return objs
+    def _gt_objects(self, movers: list[NpcCar | Walker]) -> list[tuple[GtObject, Pose]]:
+        assert self.static is not None
+        props = [(o, Pose()) for o in self.static.prop_objects]
+        return props + [(self._actor_gt[m.actor_id], m.pose) for m in movers]

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from roadmind.messages import LightState
+from roadmind.messages import LightState, SignType
 from sim.landmarks import LightSpec, SignSpec, StopLine
 from sim.lane_path import LanePath
 
@@ -73,7 +73,7 @@ class LaneDriver:
             if s is not None:
                 controls.append(ControlPoint(s, light=light))
         for sign in signs:
-            if sign.sign_type.value not in ("stop",):
+            if sign.sign_type is not SignType.STOP:
                 continue
             s = _line_on_path(path, sign.stop_lines)
             if s is not None:

@@ -13,8 +13,6 @@ lit colour, instead of every attribute for every ray.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import open3d as o3d
 
@@ -24,22 +22,6 @@ from sim.mesh import NO_TEXTURE, Mesh, TexturedFace, box_corners
 from sim.shading import side_light, triangle_normals
 
 MISS = -1  # table row of a ray that hits nothing (Open3D's invalid id as int32)
-
-
-@dataclass
-class Hits:
-    """Per ray (N,): distance (inf on a miss), unit normal (N, 3), surface attributes."""
-
-    t: np.ndarray
-    normal: np.ndarray
-    material: np.ndarray
-    albedo: np.ndarray
-    object_id: np.ndarray
-    face_slot: np.ndarray
-
-    @property
-    def hit(self) -> np.ndarray:
-        return np.isfinite(self.t)
 
 
 def _scene(mesh: Mesh) -> o3d.t.geometry.RaycastingScene:
@@ -185,21 +167,3 @@ class RaycastWorld:
         t[nearer] = t_dyn[near]
         index[nearer] = prim[near] + self.num_static_triangles
         return t, index
-
-    def cast(
-        self, origins: np.ndarray, directions: np.ndarray, dynamic_rays: np.ndarray | None = None
-    ) -> Hits:
-        """Origins (3,), unit directions (N, 3), world frame. ``dynamic_rays`` (indices)
-        limits the actors' layer to the rays that can reach an actor at all."""
-        rays = np.empty((directions.shape[0], 6), dtype=np.float32)
-        rays[:, :3] = origins
-        rays[:, 3:] = directions
-        t, index = self.cast_rays(rays, dynamic_rays)
-        return Hits(
-            t,
-            self.normal[index],
-            self.material[index],
-            self.albedo[index],
-            self.object_id[index],
-            self.face_slot[index],
-        )

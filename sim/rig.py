@@ -73,5 +73,16 @@ class RigConfig(StrictModel):
         return self
 
 
+def resolve_rig_path(name_or_path: str, base_dir: Path | None = None) -> Path:
+    """A rig given as a name in configs/rigs (``bench``) or a path to a YAML file;
+    a relative path that does not exist here is tried under ``base_dir``."""
+    path = Path(name_or_path)
+    if path.suffix not in (".yaml", ".yml"):
+        return RIGS_DIR / f"{name_or_path}.yaml"
+    if not path.is_absolute() and base_dir is not None and not path.exists():
+        return base_dir / path
+    return path
+
+
 def load_rig(path: Path) -> RigConfig:
     return load_model(RigConfig, path)

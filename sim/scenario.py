@@ -11,7 +11,7 @@ from pydantic import Field, model_validator
 from roadmind.config import StrictModel, load_model
 from roadmind.errors import ConfigError
 from sim.lighting import LightingConfig
-from sim.rig import RIGS_DIR, RigConfig, load_rig
+from sim.rig import RigConfig, load_rig, resolve_rig_path
 
 SCENARIOS_DIR = Path(__file__).resolve().parent.parent / "configs" / "scenarios"
 
@@ -125,12 +125,8 @@ class Scenario(StrictModel):
     def resolve_rig(self) -> RigConfig:
         if isinstance(self.rig, RigConfig):
             return self.rig
-        path = Path(self.rig)
-        if path.suffix not in (".yaml", ".yml"):
-            path = RIGS_DIR / f"{self.rig}.yaml"
-        elif not path.is_absolute() and self.source is not None and not path.exists():
-            path = self.source.parent / path
-        return load_rig(path)
+        base = self.source.parent if self.source is not None else None
+        return load_rig(resolve_rig_path(self.rig, base))
 
 
 def resolve_scenario_path(name_or_path: str) -> Path:

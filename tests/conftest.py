@@ -12,7 +12,7 @@ REPO = Path(__file__).resolve().parent.parent
 SHARED_MAPS = REPO.parent / "shared" / "maps"
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def small_rig() -> RigConfig:
     return RigConfig(
         cameras=[

@@ -12,22 +12,11 @@ from sim.textures import RED
 
 
 @pytest.fixture(scope="module")
-def default_frames(request: pytest.FixtureRequest):
-    rig = request.getfixturevalue("small_rig_module")
-    with EmbeddedWorld(rig) as world:
+def default_frames(small_rig):
+    with EmbeddedWorld(small_rig) as world:
         first = world.reset(load_scenario("default"))
         frames = [first] + [world.step(VehicleControl(throttle=0.4)) for _ in range(10)]
     return frames
-
-
-@pytest.fixture(scope="module")
-def small_rig_module():
-    from sim.rig import CameraConfig, LidarConfig, MountPose, RigConfig
-
-    return RigConfig(
-        cameras=[CameraConfig(width_px=480, height_px=270, pose=MountPose(x_m=0.8, z_m=1.6))],
-        lidars=[LidarConfig(channels=16, columns=512, rate_hz=20.0, pose=MountPose(z_m=2.0))],
-    )
 
 
 def test_sensor_layouts_match_carla(default_frames) -> None:
@@ -104,9 +93,9 @@ def test_lights_cycle_through_states() -> None:
     assert isinstance(controller, LightController)
 
 
-def test_same_seed_same_world(small_rig_module) -> None:
+def test_same_seed_same_world(small_rig) -> None:
     def run() -> tuple[np.ndarray, np.ndarray, list]:
-        with EmbeddedWorld(small_rig_module) as world:
+        with EmbeddedWorld(small_rig) as world:
             frame = world.reset(load_scenario("pedestrian_crossing"))
             for _ in range(6):
                 frame = world.step(VehicleControl(throttle=0.5, steer=0.05))
@@ -123,8 +112,8 @@ def test_same_seed_same_world(small_rig_module) -> None:
 
 
 @pytest.mark.parametrize("path", sorted(SCENARIOS_DIR.glob("*.yaml")), ids=lambda p: p.stem)
-def test_every_shipped_scenario_resets_and_steps(path, small_rig_module) -> None:
-    with EmbeddedWorld(small_rig_module) as world:
+def test_every_shipped_scenario_resets_and_steps(path, small_rig) -> None:
+    with EmbeddedWorld(small_rig) as world:
         frame = world.reset(load_scenario(str(path)))
         frame = world.step(VehicleControl())
     assert frame.cameras and frame.lidars and frame.ground_truth is not None
