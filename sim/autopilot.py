@@ -8,10 +8,10 @@ import math
 
 import numpy as np
 
+from reasoning.lane_path import LanePath
 from roadmind.messages import SensorFrame, VehicleControl
 from sim.landmarks import LightSpec, SignSpec
 from sim.lane_driver import LaneDriver, Obstacle
-from sim.lane_path import LanePath
 from sim.vehicle_dynamics import CarLimits
 
 MIN_LOOKAHEAD_M = 4.0

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 import carla
 import numpy as np
 
+from reasoning.lane_path import LanePath
+from reasoning.stop_lines import StopLine
 from roadmind.errors import UserError
 from roadmind.frames import Pose
 from roadmind.messages import (
@@ -30,9 +32,8 @@ from sim import props, road_mesh
 from sim.actors import CLOTHES, PAINTS, Body, EgoCar, NpcCar, Walker, triggered
 from sim.camera import Camera
 from sim.ground_truth import GtObject, boxes_2d
-from sim.landmarks import LightSpec, SignSpec, StopLine, map_landmarks
+from sim.landmarks import LightSpec, SignSpec, map_landmarks
 from sim.lane_driver import LaneDriver, Obstacle
-from sim.lane_path import LanePath, random_lane_walk
 from sim.lidar import Lidar
 from sim.lighting import Lighting
 from sim.mesh import Mesh, MeshBuilder, box_corners
@@ -40,7 +41,7 @@ from sim.rates import PHYSICS_HZ
 from sim.raycast import RaycastWorld
 from sim.rig import RigConfig
 from sim.road_map import RoadMap, load_road_map, resolve_map_path
-from sim.routes import RoutePlanner
+from sim.routes import RoutePlanner, random_lane_walk
 from sim.scenario import PedestrianActor, Place, Scenario, VehicleActor
 from sim.textures import TextureAtlas
 from sim.traffic_lights import LightController

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import carla
 import numpy as np
 
+from reasoning.stop_lines import StopLine, landmark_stop_lines
 from roadmind.messages import SignType
 from sim.road_map import (
     SIGNAL_SPEED_LIMIT,
@@ -28,16 +29,6 @@ SIGN_TYPES = {
     SIGNAL_STOP: SignType.STOP,
     SIGNAL_YIELD: SignType.YIELD,
 }
-
-
-@dataclass(frozen=True, slots=True)
-class StopLine:
-    """Where traffic in one lane stops for a sign or light: position (3,), lane direction yaw."""
-
-    road_id: int
-    lane_id: int
-    position: np.ndarray
-    yaw_rad: float
 
 
 @dataclass
@@ -62,33 +53,6 @@ class LightSpec:
     stop_lines: list[StopLine] = field(default_factory=list)
 
 
-def _lanes(landmark: carla.Landmark) -> list[int]:
-    lanes = []
-    for a, b in landmark.get_lane_validities():
-        lanes += [i for i in range(min(a, b), max(a, b) + 1) if i != 0]
-    return lanes
-
-
-def _stop_lines(road_map: RoadMap, landmark: carla.Landmark) -> list[StopLine]:
-    lines = []
-    for lane_id in _lanes(landmark):
-        wp = road_map.carla_map.get_waypoint_xodr(landmark.road_id, lane_id, landmark.s)
-        if wp is None or wp.lane_type != carla.LaneType.Driving:
-            continue
-        if wp.is_junction:  # a light referenced inside the junction stops cars at its entry
-            wp = wp.previous_until_lane_start(0.5)[-1]
-        loc = wp.transform.location
-        lines.append(
-            StopLine(
-                landmark.road_id,
-                lane_id,
-                np.array([loc.x, loc.y, loc.z]),
-                math.radians(wp.transform.rotation.yaw),
-            )
-        )
-    return lines
-
-
 def map_landmarks(road_map: RoadMap) -> tuple[list[SignSpec], list[LightSpec], list[str]]:
     """Signs and lights from the map; third item: landmark types roadmind does not draw."""
     signs: dict[int, SignSpec] = {}
@@ -107,7 +71,7 @@ def map_landmarks(road_map: RoadMap) -> tuple[list[SignSpec], list[LightSpec], l
             spec = lights.setdefault(lm_id, LightSpec(lm_id, position, yaw))
             junction, phase = road_map.light_phases.get(lm_id, (-1, -1))
             spec.junction_id, spec.phase = junction, phase
-            spec.stop_lines += _stop_lines(road_map, lm)
+            spec.stop_lines += landmark_stop_lines(road_map.carla_map, lm)
         elif lm.type in SIGN_TYPES:
             spec = signs.get(lm_id)
             if spec is None:
@@ -120,7 +84,7 @@ def map_landmarks(road_map: RoadMap) -> tuple[list[SignSpec], list[LightSpec], l
                     lm.unit or "",
                     lm.text or "",
                 )
-            spec.stop_lines += _stop_lines(road_map, lm)
+            spec.stop_lines += landmark_stop_lines(road_map.carla_map, lm)
         else:
             skipped.append(f"{lm.id}:{lm.type}")
     assign_light_phases(list(lights.values()))

@@ -10,9 +10,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from reasoning.lane_path import LanePath
+from reasoning.stop_lines import line_on_path
 from roadmind.messages import LightState, SignType
-from sim.landmarks import LightSpec, SignSpec, StopLine
-from sim.lane_path import LanePath
+from sim.landmarks import LightSpec, SignSpec
 
 IDM_MAX_ACCEL_MPS2 = 1.5
 IDM_COMFORT_DECEL_MPS2 = 2.5
@@ -69,13 +70,13 @@ class LaneDriver:
     ) -> LaneDriver:
         controls: list[ControlPoint] = []
         for light in lights:
-            s = _line_on_path(path, light.stop_lines)
+            s = line_on_path(path, light.stop_lines)
             if s is not None:
                 controls.append(ControlPoint(s, light=light))
         for sign in signs:
             if sign.sign_type is not SignType.STOP:
                 continue
-            s = _line_on_path(path, sign.stop_lines)
+            s = line_on_path(path, sign.stop_lines)
             if s is not None:
                 controls.append(ControlPoint(s, sign=sign))
         controls.sort(key=lambda c: c.s_m)
@@ -146,15 +147,3 @@ class LaneDriver:
                         continue
                 return max(dist, 0.0) + IDM_MIN_GAP_M * 0.6
         return None
-
-
-def _line_on_path(path: LanePath, lines: list[StopLine]) -> float | None:
-    """Arc length where the path crosses one of the stop lines (same lane, same way)."""
-    for line in lines:
-        d = np.linalg.norm(path.points[:, :2] - line.position[:2], axis=1)
-        i = int(np.argmin(d))
-        heading = math.cos(path.yaw[i] - line.yaw_rad)
-        if d[i] < 1.5 and heading > 0.7:
-            s, _ = path.project(line.position, s_hint=float(path.s[i]), window_m=5.0)
-            return s
-    return None

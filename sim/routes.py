@@ -1,12 +1,14 @@
-"""Route planning on the lane graph (CARLA's topology) with networkx."""
+"""Route planning on the lane graph (CARLA's topology) with networkx; random lane
+walks for road users without a route."""
 
 from __future__ import annotations
 
 import carla
 import networkx as nx
+import numpy as np
 
+from reasoning.lane_path import STEP_M
 from roadmind.errors import UserError
-from sim.lane_path import STEP_M
 
 LaneKey = tuple[int, int, int]  # road, section, lane
 
@@ -78,4 +80,19 @@ def _walk_until(start: carla.Waypoint, goal: carla.Waypoint) -> list[carla.Waypo
         wps.append(nxt[0])
         remaining -= STEP_M
     wps.append(goal)
+    return wps
+
+
+def random_lane_walk(
+    start: carla.Waypoint, length_m: float, rng: np.random.Generator, step_m: float = STEP_M
+) -> list[carla.Waypoint]:
+    """Follow the lane for ``length_m``, picking a random branch at each fork."""
+    wps = [start]
+    travelled = 0.0
+    while travelled < length_m:
+        nxt = wps[-1].next(step_m)
+        if not nxt:
+            break
+        wps.append(nxt[int(rng.integers(len(nxt)))] if len(nxt) > 1 else nxt[0])
+        travelled += step_m
     return wps

@@ -1,4 +1,5 @@
-"""Polylines along lanes: sampled from CARLA waypoints, with arc length and lookup."""
+"""Polylines along lanes (routes, NPC paths): sampled from CARLA waypoints, with arc
+length, lookup and projection."""
 
 from __future__ import annotations
 
@@ -13,13 +14,15 @@ STEP_M = 1.0
 
 @dataclass
 class LanePath:
-    """points (N, 3) world [m]; yaw (N,) [rad]; s (N,) arc length [m]; road, lane (N,)."""
+    """points (N, 3) world [m]; yaw (N,) [rad]; s (N,) arc length [m]; road, lane (N,);
+    odr_s (N,) the OpenDRIVE s of each point on its road [m]."""
 
     points: np.ndarray
     yaw: np.ndarray
     s: np.ndarray
     road: np.ndarray
     lane: np.ndarray
+    odr_s: np.ndarray
 
     @staticmethod
     def from_waypoints(wps: list[carla.Waypoint]) -> LanePath:
@@ -38,7 +41,16 @@ class LanePath:
             np.concatenate([[0.0], np.cumsum(seg)]),
             np.array([w.road_id for w in wps]),
             np.array([w.lane_id for w in wps]),
+            np.array([w.s for w in wps]),
         )
+
+    @staticmethod
+    def straight(length_m: float, step_m: float = STEP_M) -> LanePath:
+        """A straight path along +x from the origin (canned scenes, tests)."""
+        s = np.arange(0.0, length_m + step_m / 2, step_m)
+        points = np.stack([s, np.zeros_like(s), np.zeros_like(s)], axis=1)
+        ids = np.zeros(len(s), dtype=int)
+        return LanePath(points, np.zeros_like(s), s, ids, ids, s.copy())
 
     @property
     def length_m(self) -> float:
@@ -77,18 +89,3 @@ class LanePath:
         s = float(self.s[lo + k] + f[k] * math.sqrt(denom[k]))
         cross = ab[k, 0] * (xy[1] - a[k, 1]) - ab[k, 1] * (xy[0] - a[k, 0])
         return s, float(math.copysign(d[k], cross))
-
-
-def random_lane_walk(
-    start: carla.Waypoint, length_m: float, rng: np.random.Generator, step_m: float = STEP_M
-) -> list[carla.Waypoint]:
-    """Follow the lane for ``length_m``, picking a random branch at each fork."""
-    wps = [start]
-    travelled = 0.0
-    while travelled < length_m:
-        nxt = wps[-1].next(step_m)
-        if not nxt:
-            break
-        wps.append(nxt[int(rng.integers(len(nxt)))] if len(nxt) > 1 else nxt[0])
-        travelled += step_m
-    return wps
