@@ -15,7 +15,7 @@ STEP_M = 1.0
 @dataclass
 class LanePath:
     """points (N, 3) world [m]; yaw (N,) [rad]; s (N,) arc length [m]; road, lane (N,);
-    odr_s (N,) the OpenDRIVE s of each point on its road [m]."""
+    odr_s (N,) the OpenDRIVE s of each point on its road [m]; junction (N,) junction id or -1."""
 
     points: np.ndarray
     yaw: np.ndarray
@@ -23,6 +23,7 @@ class LanePath:
     road: np.ndarray
     lane: np.ndarray
     odr_s: np.ndarray
+    junction: np.ndarray
 
     @staticmethod
     def from_waypoints(wps: list[carla.Waypoint]) -> LanePath:
@@ -42,6 +43,7 @@ class LanePath:
             np.array([w.road_id for w in wps]),
             np.array([w.lane_id for w in wps]),
             np.array([w.s for w in wps]),
+            np.array([w.junction_id if w.is_junction else -1 for w in wps]),
         )
 
     @staticmethod
@@ -50,7 +52,7 @@ class LanePath:
         s = np.arange(0.0, length_m + step_m / 2, step_m)
         points = np.stack([s, np.zeros_like(s), np.zeros_like(s)], axis=1)
         ids = np.zeros(len(s), dtype=int)
-        return LanePath(points, np.zeros_like(s), s, ids, ids, s.copy())
+        return LanePath(points, np.zeros_like(s), s, ids, ids, s.copy(), ids - 1)
 
     @property
     def length_m(self) -> float:

@@ -205,7 +205,10 @@ class Box2DTruth:
 
 @dataclass(frozen=True, slots=True)
 class SignTruth:
-    """A sign the world shows: map landmark or scenario-added. value in ``unit``."""
+    """A sign the world shows: map landmark or scenario-added. value in ``unit``.
+
+    pose: foot of the pole; its yaw is the driving direction of the traffic it governs.
+    """
 
     sign_id: int
     sign_type: SignType
@@ -217,6 +220,8 @@ class SignTruth:
 
 @dataclass(frozen=True, slots=True)
 class LightTruth:
+    """pose: foot of the pole; yaw as for SignTruth. group: the signal phase it belongs to."""
+
     light_id: int
     state: LightState
     pose: Pose

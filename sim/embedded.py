@@ -49,6 +49,7 @@ from sim.vehicle_dynamics import BicycleState
 
 SIGN_ID_BASE = 1_000_000  # object ids: actors below, signs and lights above
 LIGHT_ID_BASE = 2_000_000
+SCENARIO_SIGN_ID_BASE = 900_000  # sign ids of scenario-added signs; map landmarks lie below
 NPC_PATH_M = 400.0
 
 
@@ -137,7 +138,7 @@ def _scenario_signs(road_map: RoadMap, scenario: Scenario) -> list[SignSpec]:
         stop_lines = [StopLine(wp.road_id, wp.lane_id, center, yaw)]
         out.append(
             SignSpec(
-                900_000 + i,
+                SCENARIO_SIGN_ID_BASE + i,
                 SignType(sign.type),
                 center + right * sign.side_offset_m,
                 yaw,
@@ -427,11 +428,23 @@ class EmbeddedWorld:
                 tuple(m.truth() for m in movers),
                 boxes,
                 tuple(
-                    SignTruth(s.sign_id, s.sign_type, Pose(*s.position), s.value, s.unit, s.text)
+                    SignTruth(
+                        s.sign_id,
+                        s.sign_type,
+                        Pose(*s.position, 0.0, 0.0, s.traffic_yaw_rad),
+                        s.value,
+                        s.unit,
+                        s.text,
+                    )
                     for s in st.signs
                 ),
                 tuple(
-                    LightTruth(lt.light_id, states[lt.light_id], Pose(*lt.position), lt.phase)
+                    LightTruth(
+                        lt.light_id,
+                        states[lt.light_id],
+                        Pose(*lt.position, 0.0, 0.0, lt.traffic_yaw_rad),
+                        lt.phase,
+                    )
                     for lt in st.lights
                 ),
             )

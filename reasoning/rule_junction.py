@@ -1,0 +1,425 @@
+"""Junction rules: traffic lights, stop signs and yield signs.
+
+A stop is a small state machine per line: approach -> full stop (below
+``full_stop_mps`` within ``stop_zone_m`` of the line) -> wait until the junction is
+clear -> proceed. Waiting ends after ``max_wait_s`` once nothing is inside the
+junction itself, so the car never stops forever. A light that is dark, unknown or
+not seen for ``light_stale_s`` is treated as an all-way stop, as traffic law does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from reasoning.map_context import MapContext
+from reasoning.rule_types import (
+    Constraint,
+    EgoView,
+    RouteObject,
+    RuleParams,
+    braking_speed_mps,
+    kmh,
+)
+from roadmind.messages import (
+    Action,
+    BevLight,
+    BevSign,
+    LightState,
+    ObjectClass,
+    Reason,
+    SignType,
+)
+
+LIGHT_MATCH_M = 15.0  # a perceived light this close to a map stop line is that line's light
+PERCEIVED_LIGHT_SETBACK_M = 1.0  # no map line: stop this far before the perceived light
+
+
+@dataclass(frozen=True, slots=True)
+class StopPoint:
+    key: str
+    kind: str  # "stop", "yield", "light"
+    s_m: float  # route s of the line
+    label: str
+    landmark_id: int | None = None
+
+
+@dataclass
+class StopState:
+    stopped_at_s: float | None = None  # time of the full stop
+    done: bool = False
+
+
+@dataclass
+class LightMemory:
+    state: LightState
+    seen_at_s: float
+    committed: bool = False  # went on at yellow: do not brake in the dilemma zone later
+
+
+@dataclass
+class JunctionMemory:
+    stops: dict[str, StopState] = field(default_factory=dict)
+    lights: dict[str, LightMemory] = field(default_factory=dict)
+    perceived: dict[str, StopPoint] = field(default_factory=dict)  # signs the map lacks
+
+
+def junction_rules(
+    ego: EgoView,
+    v_mps: float,
+    time_s: float,
+    lights: tuple[BevLight, ...],
+    signs: tuple[BevSign, ...],
+    objects: list[RouteObject],
+    ctx: MapContext,
+    memory: JunctionMemory,
+    params: RuleParams,
+) -> list[Constraint]:
+    front = ego.route_s_m + params.ego_half_length_m
+    _remember_unmapped_signs(signs, ego, ctx, memory)
+    out: list[Constraint] = []
+    for point in [*_stop_points(ego, lights, ctx), *memory.perceived.values()]:
+        d = point.s_m - front
+        if d < -params.stop_zone_m or d > params.light_horizon_m:
+            continue
+        if point.kind == "light":
+            out += _light(point, d, v_mps, time_s, lights, objects, ego, ctx, memory, params)
+        else:
+            out += _sign_stop(point, d, v_mps, time_s, objects, ego, ctx, memory, params)
+    return out
+
+
+def _remember_unmapped_signs(
+    signs: tuple[BevSign, ...], ego: EgoView, ctx: MapContext, memory: JunctionMemory
+) -> None:
+    """Stop and yield signs seen but not on the map: the line is taken at the sign."""
+    mapped = {g.landmark_id for g in ctx.signs if g.landmark_id is not None}
+    for sign in signs:
+        if sign.sign_type not in (SignType.STOP, SignType.YIELD) or sign.distance_m <= 0:
+            continue
+        if sign.landmark_id is not None and sign.landmark_id in mapped:
+            continue
+        kind = "stop" if sign.sign_type is SignType.STOP else "yield"
+        s = ego.route_s_m + sign.distance_m
+        key = f"{kind}:{sign.landmark_id}" if sign.landmark_id is not None else None
+        if key is None:  # unlabelled: the same sign if seen again near the same place
+            near = [k for k, p in memory.perceived.items() if p.kind == kind and abs(p.s_m - s) < 8]
+            key = near[0] if near else f"{kind}@{s:.0f}"
+        label = f"{kind} sign (not on the map)"
+        memory.perceived[key] = StopPoint(key, kind, s, label, sign.landmark_id)
+
+
+def _stop_points(ego: EgoView, lights: tuple[BevLight, ...], ctx: MapContext) -> list[StopPoint]:
+    points = [
+        StopPoint(
+            f"light:{lt.landmark_id}", "light", lt.s_m, f"light {lt.landmark_id}", lt.landmark_id
+        )
+        for lt in ctx.lights
+    ]
+    for sign in ctx.signs:
+        if sign.sign_type in (SignType.STOP, SignType.YIELD):
+            kind = "stop" if sign.sign_type is SignType.STOP else "yield"
+            points.append(
+                StopPoint(
+                    f"{kind}:{sign.landmark_id}", kind, sign.s_m, sign.label(), sign.landmark_id
+                )
+            )
+    # Perceived lights with no stop line on the map route (maps without signals).
+    if not ctx.lights:
+        for light in lights:
+            if light.distance_m > 0:
+                s = ego.route_s_m + light.distance_m - PERCEIVED_LIGHT_SETBACK_M
+                key = (
+                    f"light:{light.landmark_id}"
+                    if light.landmark_id is not None
+                    else (f"light@{round(s / 10)}")
+                )
+                points.append(
+                    StopPoint(
+                        key, "light", s, f"light at {light.distance_m:.0f} m", light.landmark_id
+                    )
+                )
+    return sorted(points, key=lambda p: p.s_m)
+
+
+# --------------------------------------------------------------------------- lights
+
+
+def _light(
+    point: StopPoint,
+    d: float,
+    v: float,
+    time_s: float,
+    lights: tuple[BevLight, ...],
+    objects: list[RouteObject],
+    ego: EgoView,
+    ctx: MapContext,
+    memory: JunctionMemory,
+    params: RuleParams,
+) -> list[Constraint]:
+    seen = _match_light(point, lights, ego, params)
+    mem = memory.lights.get(point.key)
+    if seen is not None:
+        if mem is None or mem.state is not seen.state:
+            mem = memory.lights[point.key] = LightMemory(seen.state, time_s)
+        mem.seen_at_s = time_s
+    state = LightState.UNKNOWN
+    if mem is not None and time_s - mem.seen_at_s <= params.light_stale_s:
+        state = mem.state
+    evidence = (
+        (f"light:{point.landmark_id} {state.value}",)
+        if point.landmark_id
+        else (f"light:{point.label} {state.value}",)
+    )
+    if d < -params.stop_margin_m:  # the front is across the line: clear the junction
+        return []
+    if state is LightState.GREEN:
+        memory.stops.pop(point.key, None)
+        return [
+            Constraint(
+                Action.PROCEED,
+                Reason("traffic_light", f"{point.label} green in {d:.0f} m: proceed", evidence),
+            )
+        ]
+    if state is LightState.RED:
+        if mem is not None:
+            mem.committed = False
+        return [
+            _stop(
+                point,
+                d,
+                "traffic_light",
+                f"{point.label} red: stop at the line in {d:.1f} m",
+                evidence,
+                params,
+            )
+        ]
+    if state is LightState.YELLOW:
+        assert mem is not None
+        needed = v * v / (2.0 * max(d - params.stop_margin_m, 0.01))
+        if mem.committed or needed > params.comfort_decel_mps2:
+            mem.committed = True
+            return [
+                Constraint(
+                    Action.PROCEED,
+                    Reason(
+                        "traffic_light",
+                        f"{point.label} yellow in {d:.1f} m at {kmh(v)}: stopping would need "
+                        f"{needed:.1f} m/s² (> {params.comfort_decel_mps2:g}): dilemma zone, "
+                        "proceed",
+                        evidence,
+                    ),
+                )
+            ]
+        return [
+            _stop(
+                point,
+                d,
+                "traffic_light",
+                f"{point.label} yellow in {d:.1f} m: can stop at {needed:.1f} m/s², stop",
+                evidence,
+                params,
+            )
+        ]
+    why = (
+        "dark"
+        if state is LightState.OFF
+        else ("not seen" if mem is None else f"not seen for {time_s - mem.seen_at_s:.1f} s")
+    )
+    point = StopPoint(
+        point.key, "light", point.s_m, f"{point.label} ({why}: all-way stop)", point.landmark_id
+    )
+    return _sign_stop(point, d, v, time_s, objects, ego, ctx, memory, params)
+
+
+def _match_light(
+    point: StopPoint, lights: tuple[BevLight, ...], ego: EgoView, params: RuleParams
+) -> BevLight | None:
+    if point.landmark_id is not None:
+        for light in lights:
+            if light.landmark_id == point.landmark_id:
+                return light
+    # Unlabelled lights: the one nearest the stop line, in front of the car.
+    ahead = point.s_m - ego.route_s_m
+    best = None
+    for light in lights:
+        if light.landmark_id is not None and light.landmark_id != point.landmark_id:
+            continue
+        off = abs(light.distance_m - ahead)
+        if light.distance_m > 0 and off < LIGHT_MATCH_M and (best is None or off < best[0]):
+            best = (off, light)
+    return best[1] if best else None
+
+
+# --------------------------------------------------------------------------- stop and yield
+
+
+def _sign_stop(
+    point: StopPoint,
+    d: float,
+    v: float,
+    time_s: float,
+    objects: list[RouteObject],
+    ego: EgoView,
+    ctx: MapContext,
+    memory: JunctionMemory,
+    params: RuleParams,
+) -> list[Constraint]:
+    state = memory.stops.setdefault(point.key, StopState())
+    evidence = (
+        (f"landmark:{point.landmark_id}",)
+        if point.landmark_id is not None
+        else (f"sign:{point.label}",)
+    )
+    rule = "yield" if point.kind == "yield" else "stop_sign"
+    if state.done:
+        if d < -params.stop_margin_m:
+            return []
+        return [Constraint(Action.PROCEED, Reason(rule, f"{point.label}: done, proceed", evidence))]
+    conflicts = crossing_traffic(point.s_m, objects, ego, ctx, params)
+    if point.kind == "yield":
+        if d < -params.stop_margin_m:
+            state.done = True
+            return []
+        stopped = v < params.full_stop_mps and d < params.stop_zone_m
+        if stopped and state.stopped_at_s is None:
+            state.stopped_at_s = time_s
+        if not conflicts or _waited_out(state, time_s, conflicts, params):
+            cap = braking_speed_mps(max(d, 0.0), params.comfort_decel_mps2, params.yield_speed_mps)
+            return [
+                Constraint(
+                    Action.YIELD,
+                    Reason(
+                        rule,
+                        f"{point.label} in {d:.0f} m: no crossing traffic, go on at "
+                        f"{kmh(params.yield_speed_mps)}",
+                        evidence,
+                    ),
+                    cap,
+                )
+            ]
+        return [
+            _stop(
+                point,
+                d,
+                rule,
+                f"{point.label}: give way to {', '.join(c.label() for c in conflicts)}",
+                evidence + tuple(f"object:{c.label()}" for c in conflicts),
+                params,
+                Action.YIELD,
+            )
+        ]
+    # stop: a full stop first, then proceed when clear
+    if state.stopped_at_s is None:
+        if v < params.full_stop_mps and d < params.stop_zone_m:
+            state.stopped_at_s = time_s
+        else:
+            return [
+                _stop(
+                    point,
+                    d,
+                    rule,
+                    f"{point.label}: full stop at the line in {d:.1f} m",
+                    evidence,
+                    params,
+                )
+            ]
+    held = time_s - state.stopped_at_s
+    if held >= params.stop_hold_s and (
+        not conflicts or _waited_out(state, time_s, conflicts, params)
+    ):
+        state.done = True
+        waited = "" if not conflicts else f" after waiting {held:.0f} s"
+        return [
+            Constraint(
+                Action.PROCEED,
+                Reason(rule, f"{point.label}: stopped, junction clear{waited}, proceed", evidence),
+            )
+        ]
+    who = ", ".join(c.label() for c in conflicts) or "the full stop"
+    return [
+        _stop(
+            point,
+            d,
+            rule,
+            f"{point.label}: stopped, waiting for {who}",
+            evidence + tuple(f"object:{c.label()}" for c in conflicts),
+            params,
+        )
+    ]
+
+
+def _waited_out(
+    state: StopState, time_s: float, conflicts: list[Conflict], params: RuleParams
+) -> bool:
+    """After the longest wait, only traffic already inside the junction holds the car."""
+    if state.stopped_at_s is None or time_s - state.stopped_at_s < params.max_wait_s:
+        return False
+    return not any(c.inside for c in conflicts)
+
+
+def _stop(
+    point: StopPoint,
+    d: float,
+    rule: str,
+    text: str,
+    evidence: tuple[str, ...],
+    params: RuleParams,
+    action: Action = Action.STOP,
+) -> Constraint:
+    cap = braking_speed_mps(d - params.stop_margin_m, params.comfort_decel_mps2)
+    return Constraint(action, Reason(rule, text, evidence), cap, point.s_m)
+
+
+@dataclass(frozen=True, slots=True)
+class Conflict:
+    ob: RouteObject
+    inside: bool  # within conflict_radius_m of the junction centre
+
+    def label(self) -> str:
+        return self.ob.label()
+
+
+def crossing_traffic(
+    line_s_m: float,
+    objects: list[RouteObject],
+    ego: EgoView,
+    ctx: MapContext,
+    params: RuleParams,
+) -> list[Conflict]:
+    """Road users that would meet the car in the junction after ``line_s_m``: inside
+    it and moving, or arriving within ``yield_gap_s``. Traffic in the car's own lane
+    (leaders, followers) is the following rule's business."""
+    centre = _junction_centre(line_s_m, ctx)
+    out = []
+    for ob in objects:
+        if ob.obj.object_class not in (ObjectClass.VEHICLE, ObjectClass.UNKNOWN):
+            continue
+        if abs(ob.lateral_m) < params.lane_half_width_m:
+            continue  # in our lane: a leader or a follower
+        pos = ego.pose.transform_points(ob.obj.position_m[None, :])[0][:2]
+        rel = pos - centre
+        dist = float(np.linalg.norm(rel))
+        inside = dist < params.conflict_radius_m
+        if not ob.velocity_known:
+            if inside:
+                out.append(Conflict(ob, True))
+            continue
+        vel = ego.pose.rotation[:2, :2] @ ob.obj.velocity_mps[:2]
+        closing = -float(rel @ vel) / max(dist, 1e-6)
+        moving = float(np.linalg.norm(vel)) > 0.5
+        if inside and moving:
+            out.append(Conflict(ob, True))
+        elif closing > 0.5 and (dist - params.conflict_radius_m) / closing < params.yield_gap_s:
+            out.append(Conflict(ob, False))
+    return out
+
+
+def _junction_centre(line_s_m: float, ctx: MapContext) -> np.ndarray:
+    for span in ctx.junctions:
+        if span.s_from_m >= line_s_m - 5.0 and span.s_from_m <= line_s_m + 30.0:
+            mid, _ = ctx.path.at((span.s_from_m + span.s_to_m) / 2.0)
+            return mid[:2]
+    ahead, _ = ctx.path.at(line_s_m + 8.0)
+    return ahead[:2]

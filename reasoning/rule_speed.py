@@ -1,0 +1,269 @@
+"""Speed rules: the limit from signs and the map (the lower wins), and zones from map
+text and zone signs (school zone, road works) inside their time windows only.
+
+Perceived signs are remembered at their route position, so a sign hidden for a few
+frames still counts, and a passed sign stays in force until the next one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from reasoning.clock import Clock
+from reasoning.map_context import MapContext, RouteSign
+from reasoning.map_text import MapTextError, NoteParser, TextConstraint, ZoneKind
+from reasoning.rule_types import Constraint, EgoView, RuleParams, braking_speed_mps, kmh
+from roadmind.messages import Action, BevSign, Reason, SignType
+from roadmind.units import speed_to_mps
+
+HORIZON_M = 150.0  # look this far ahead for lower limits
+EARLY_M = 3.0  # be down to a lower limit this far before its sign
+SAME_SIGN_M = 8.0  # an unlabelled sign seen again within this distance is the same sign
+
+
+@dataclass
+class SeenSign:
+    sign: RouteSign  # s_m: route position of the sign
+    zone: TextConstraint | None = None  # zone signs: the parsed constraint
+
+
+@dataclass
+class SpeedMemory:
+    signs: list[SeenSign] = field(default_factory=list)
+
+    def remember(self, seen: SeenSign) -> None:
+        for i, old in enumerate(self.signs):
+            same_id = seen.sign.landmark_id is not None and (
+                old.sign.landmark_id == seen.sign.landmark_id
+            )
+            near = (
+                old.sign.sign_type is seen.sign.sign_type
+                and abs(old.sign.s_m - seen.sign.s_m) < SAME_SIGN_M
+            )
+            if same_id or near:
+                self.signs[i] = seen
+                return
+        self.signs.append(seen)
+
+
+def observe_signs(
+    signs: tuple[BevSign, ...],
+    ego: EgoView,
+    memory: SpeedMemory,
+    parser: NoteParser,
+) -> list[Reason]:
+    """Remember speed and zone signs; reasons for the signs that had to be ignored."""
+    notes = []
+    for sign in signs:
+        s = ego.route_s_m + sign.distance_m
+        kind = sign.sign_type
+        if not isinstance(kind, SignType):
+            notes.append(
+                Reason("signs", f"ignored a sign of unknown type {kind!r}", (f"sign:{kind}",))
+            )
+            continue
+        if kind is SignType.SPEED_LIMIT:
+            try:
+                speed_to_mps(sign.value, sign.unit)
+            except ValueError:
+                notes.append(
+                    Reason(
+                        "signs",
+                        f"ignored a speed-limit sign reading {sign.value:g} {sign.unit!r}",
+                        (f"sign:speed_limit at {sign.distance_m:.0f} m",),
+                    )
+                )
+                continue
+            if sign.value > 0:
+                memory.remember(
+                    SeenSign(RouteSign(kind, s, sign.landmark_id, sign.value, sign.unit))
+                )
+        elif kind in (SignType.SCHOOL_ZONE, SignType.TEXT):
+            zone = _zone_of(sign, parser)
+            if zone is None:
+                if kind is SignType.SCHOOL_ZONE or sign.text:
+                    notes.append(
+                        Reason(
+                            "signs",
+                            f"could not read the {kind.value} sign {sign.text!r}",
+                            (f"sign:{kind.value} at {sign.distance_m:.0f} m",),
+                        )
+                    )
+                continue
+            route_sign = RouteSign(kind, s, sign.landmark_id, sign.value, sign.unit, sign.text)
+            memory.remember(SeenSign(route_sign, zone))
+    return notes
+
+
+def _zone_of(sign: BevSign, parser: NoteParser) -> TextConstraint | None:
+    try:
+        return parser.parse(" ".join(sign.text.split()))
+    except MapTextError:
+        pass
+    if sign.sign_type is SignType.SCHOOL_ZONE and sign.value > 0 and sign.unit:
+        try:  # a bare zone sign with a value: in force at all times (the cautious reading)
+            return TextConstraint(
+                ZoneKind.SCHOOL_ZONE,
+                sign.value,
+                sign.unit,
+                speed_to_mps(sign.value, sign.unit),
+                text=sign.text,
+            )
+        except ValueError:
+            return None
+    return None
+
+
+# --------------------------------------------------------------------------- the limit
+
+
+@dataclass(frozen=True, slots=True)
+class Limit:
+    limit_mps: float
+    text: str
+    evidence: tuple[str, ...]
+
+
+def limit_at(s_m: float, ctx: MapContext, memory: SpeedMemory) -> Limit | None:
+    """The limit in force at route position ``s_m`` from map records, map signs and
+    perceived signs; where they disagree the lower holds."""
+    record = ctx.speed_record_at(s_m)
+    map_sign = ctx.last_sign_before(SignType.SPEED_LIMIT, s_m)
+    seen = [
+        m.sign
+        for m in memory.signs
+        if m.sign.sign_type is SignType.SPEED_LIMIT and m.sign.s_m <= s_m
+    ]
+    perceived = max(seen, key=lambda g: g.s_m) if seen else None
+    candidates: list[tuple[float, str, str]] = []
+    if record is not None:
+        candidates.append(
+            (
+                record.limit_mps,
+                f"map {record.value:g} {record.unit}",
+                f"map:{record.source} {record.value:g} {record.unit}",
+            )
+        )
+    elif map_sign is not None:
+        candidates.append(
+            (
+                speed_to_mps(map_sign.value, map_sign.unit),
+                f"map sign {map_sign.value:g} {map_sign.unit}",
+                f"map:{map_sign.label()}",
+            )
+        )
+    if perceived is not None:
+        candidates.append(
+            (
+                speed_to_mps(perceived.value, perceived.unit),
+                f"sign {perceived.value:g} {perceived.unit}",
+                f"sign:{perceived.label()} at route s {perceived.s_m:.0f} m",
+            )
+        )
+    if not candidates:
+        return None
+    low = min(candidates, key=lambda c: c[0])
+    if len(candidates) == 2 and abs(candidates[0][0] - candidates[1][0]) > 0.05:
+        high = max(candidates, key=lambda c: c[0])
+        text = f"{low[1]} and {high[1]} disagree: the lower ({kmh(low[0])}) holds"
+    elif len(candidates) == 2:
+        text = f"{candidates[0][1]} and {candidates[1][1]} agree"
+    else:
+        text = low[1]
+    return Limit(low[0], text, tuple(c[2] for c in candidates))
+
+
+def speed_limit_rule(
+    ego: EgoView, v_mps: float, ctx: MapContext, memory: SpeedMemory, params: RuleParams
+) -> tuple[Constraint, float | None]:
+    """The limit rule's constraint and the limit in force at the front bumper (or None)."""
+    front = ego.route_s_m + params.ego_half_length_m
+    here = limit_at(front, ctx, memory)
+    cap = params.cruise_speed_mps
+    evidence: tuple[str, ...] = ()
+    if here is None:
+        text = f"no speed limit known here; cruising at {kmh(cap)}"
+    else:
+        cap = min(cap, here.limit_mps)
+        text = f"limit {kmh(here.limit_mps)}: {here.text}"
+        evidence = here.evidence
+    # Lower limits ahead: be at the new limit when the front reaches the sign.
+    points = {seg.s_from_m for seg in ctx.speed_limits}
+    points |= {g.s_m for g in ctx.signs if g.sign_type is SignType.SPEED_LIMIT}
+    points |= {m.sign.s_m for m in memory.signs if m.sign.sign_type is SignType.SPEED_LIMIT}
+    for p in sorted(x for x in points if front < x <= front + HORIZON_M):
+        ahead = limit_at(p + 1e-3, ctx, memory)
+        if ahead is None or ahead.limit_mps >= cap:
+            continue
+        allowed = braking_speed_mps(
+            p - front - EARLY_M, params.comfort_decel_mps2 * 0.8, ahead.limit_mps
+        )
+        if allowed < cap:
+            cap = allowed
+            text += f"; {kmh(ahead.limit_mps)} from {p - front:.0f} m ahead ({ahead.text})"
+            evidence += ahead.evidence
+    action = Action.SLOW if v_mps > cap + 0.5 else Action.CRUISE
+    limit = here.limit_mps if here is not None else None
+    return Constraint(action, Reason("speed_limit", text, evidence), cap), limit
+
+
+# --------------------------------------------------------------------------- zones
+
+
+def zone_rules(
+    ego: EgoView,
+    v_mps: float,
+    clock: Clock,
+    ctx: MapContext,
+    memory: SpeedMemory,
+    params: RuleParams,
+) -> tuple[list[Constraint], list[Reason], float | None]:
+    """Constraints of zones in force, reasons for zones not in force or unreadable notes,
+    and the lowest zone cap in force at the front bumper."""
+    front = ego.route_s_m + params.ego_half_length_m
+    zones: list[tuple[float, float, TextConstraint, str]] = []
+    notes: list[Reason] = []
+    for note in ctx.notes:
+        if note.s_to_m < front or note.s_from_m > front + HORIZON_M:
+            continue
+        if note.constraint is None:
+            notes.append(
+                Reason(
+                    "map_text",
+                    f"could not read map note {note.text!r}: {note.error}",
+                    (f"note:{note.text}",),
+                )
+            )
+            continue
+        zones.append((note.s_from_m, note.s_to_m, note.constraint, f"note:{note.text}"))
+    for seen in memory.signs:
+        zone = seen.zone
+        if zone is None:
+            continue
+        start = seen.sign.s_m
+        covered = any(z[0] - SAME_SIGN_M <= start <= z[1] and z[2].kind is zone.kind for z in zones)
+        if covered or start + params.sign_zone_m < front or start > front + HORIZON_M:
+            continue
+        zones.append((start, start + params.sign_zone_m, zone, f"sign:{seen.sign.label()}"))
+    out: list[Constraint] = []
+    in_force: float | None = None
+    for s_from, s_to, zone, evidence in zones:
+        if not zone.active(clock.weekday, clock.minute_of_day):
+            notes.append(Reason("zone", f"{zone.describe()}: not in force at {clock}", (evidence,)))
+            continue
+        inside = s_from <= front <= s_to
+        cap = (
+            zone.cap_mps
+            if inside
+            else braking_speed_mps(
+                s_from - front - EARLY_M, params.comfort_decel_mps2 * 0.8, zone.cap_mps
+            )
+        )
+        if inside:
+            in_force = zone.cap_mps if in_force is None else min(in_force, zone.cap_mps)
+            text = f"{zone.describe()}: in force at {clock}"
+        else:
+            text = f"{zone.describe()}: starts in {s_from - front:.0f} m, in force at {clock}"
+        action = Action.SLOW if v_mps > cap + 0.5 else Action.CRUISE
+        out.append(Constraint(action, Reason("zone", text, (evidence,)), cap))
+    return out, notes, in_force

@@ -1,0 +1,128 @@
+"""Shared vocabulary of the rules: parameters, the ego and scene seen along the route,
+and the constraint each rule returns for arbitration."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from reasoning.map_context import MapContext
+from roadmind.frames import Pose
+from roadmind.messages import Action, BevObject, Reason
+
+# Higher wins when several rules speak at once.
+ACTION_PRIORITY = {
+    Action.CRUISE: 0,
+    Action.PROCEED: 1,
+    Action.SLOW: 2,
+    Action.FOLLOW: 3,
+    Action.YIELD: 4,
+    Action.STOP: 5,
+    Action.EMERGENCY_BRAKE: 6,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class RuleParams:
+    cruise_speed_mps: float = 40 / 3.6  # desired speed where the limit allows more
+    ego_half_length_m: float = 2.35
+    comfort_decel_mps2: float = 2.5  # planned stops, slow-downs before a lower limit
+    stop_margin_m: float = 0.5  # aim this far before a stop line (front bumper)
+    full_stop_mps: float = 0.1  # below this counts as a full stop
+    stop_zone_m: float = 3.0  # a full stop counts this close to the line
+    stop_hold_s: float = 0.5  # stand still this long before going on
+    max_wait_s: float = 8.0  # after a full stop, go once nothing is in the junction
+    light_horizon_m: float = 70.0
+    light_stale_s: float = 1.0  # a light not seen for longer is unknown
+    yield_speed_mps: float = 15 / 3.6  # approach speed at a yield line
+    yield_gap_s: float = 4.5  # crossing traffic closer than this in time has the way
+    conflict_radius_m: float = 12.0  # around the junction centre
+    lane_half_width_m: float = 1.6  # an object closer to the route than this is in the path
+    ped_margin_m: float = 1.0  # pedestrians this much beyond the lane edge count as in it
+    ped_band_m: float = 7.0  # pedestrians within this of the route may be entering it
+    ped_clearance_m: float = 3.0  # stop this far before a pedestrian
+    ped_horizon_m: float = 45.0
+    time_gap_s: float = 1.8  # following
+    min_gap_m: float = 4.0  # bumper to bumper when stopped behind a vehicle
+    follow_gain_per_s: float = 0.4  # speed correction per metre of gap error
+    ttc_emergency_s: float = 1.5
+    follow_horizon_m: float = 60.0
+    sign_zone_m: float = 200.0  # reach of a zone sign (school zone) with no map note
+    caution_speed_mps: float = 20 / 3.6
+
+
+@dataclass(frozen=True, slots=True)
+class EgoView:
+    """The ego as the rules see it; speed may be NaN (a sensor fault the rules survive)."""
+
+    pose: Pose
+    speed_mps: float
+    route_s_m: float  # progress of the ego centre along the route
+
+
+@dataclass(frozen=True, slots=True)
+class RouteObject:
+    """A BEV object in route coordinates: s ahead along the route, lateral (right +),
+    velocity along the route and towards the route's right [m/s]."""
+
+    obj: BevObject
+    s_m: float
+    lateral_m: float
+    v_along_mps: float
+    v_lateral_mps: float
+    speed_mps: float
+    velocity_known: bool
+
+    @property
+    def half_length_m(self) -> float:
+        return float(self.obj.extent_m[0])
+
+    def label(self) -> str:
+        return f"{self.obj.object_class.value} track {self.obj.track_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class Constraint:
+    """What one rule demands: an action, a speed cap now, and optionally a stop point."""
+
+    action: Action
+    reason: Reason
+    cap_mps: float = math.inf
+    stop_s_m: float | None = None  # route s the front bumper must not pass
+
+
+def to_route(objects: tuple[BevObject, ...], ego: EgoView, ctx: MapContext) -> list[RouteObject]:
+    """Express ego-frame objects along the route (ego frame: x forward, y right)."""
+    out = []
+    rot = ego.pose.rotation[:2, :2]
+    for obj in objects:
+        world = ego.pose.transform_points(obj.position_m[None, :])[0]
+        s, lateral = ctx.path.project(world[:2], s_hint=ego.route_s_m, window_m=80.0)
+        _, yaw = ctx.path.at(s)
+        tangent = np.array([math.cos(yaw), math.sin(yaw)])
+        normal = np.array([-tangent[1], tangent[0]])  # right of the route (CARLA y right)
+        known = bool(np.all(np.isfinite(obj.velocity_mps[:2])))
+        v_world = rot @ obj.velocity_mps[:2] if known else np.zeros(2)
+        out.append(
+            RouteObject(
+                obj,
+                s,
+                lateral,
+                float(v_world @ tangent),
+                float(v_world @ normal),
+                float(np.linalg.norm(v_world)),
+                known,
+            )
+        )
+    return out
+
+
+def braking_speed_mps(distance_m: float, decel_mps2: float, end_speed_mps: float = 0.0) -> float:
+    """Highest speed from which ``decel_mps2`` reaches ``end_speed_mps`` within ``distance_m``."""
+    return math.sqrt(end_speed_mps**2 + 2.0 * decel_mps2 * max(distance_m, 0.0))
+
+
+def kmh(speed_mps: float) -> str:
+    return f"{speed_mps * 3.6:.0f} km/h"
