@@ -4,39 +4,14 @@ in demos and benchmarks, and stays as the 'oracle' baseline."""
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from reasoning.lane_path import LanePath
 from roadmind.messages import SensorFrame, VehicleControl
+from sim.control import lookahead_m, pedals_for_accel, pure_pursuit_steer
 from sim.landmarks import LightSpec, SignSpec
 from sim.lane_driver import LaneDriver, Obstacle
 from sim.vehicle_dynamics import CarLimits
-
-MIN_LOOKAHEAD_M = 4.0
-LOOKAHEAD_TIME_S = 0.8
-
-
-def pure_pursuit_steer(
-    lateral_m: float, ahead_m: float, wheelbase_m: float, max_steer_rad: float
-) -> float:
-    """Steer command in [-1, 1] towards a target ``ahead_m`` forward, ``lateral_m`` right."""
-    dist_sq = ahead_m * ahead_m + lateral_m * lateral_m
-    if dist_sq < 1e-6:
-        return 0.0
-    curvature = 2.0 * lateral_m / dist_sq
-    return float(np.clip(math.atan(curvature * wheelbase_m) / max_steer_rad, -1.0, 1.0))
-
-
-def pedals_for_accel(accel_mps2: float, speed_mps: float, limits: CarLimits) -> tuple[float, float]:
-    """Throttle and brake that give ``accel_mps2`` on the bicycle model."""
-    if accel_mps2 >= 0.0:
-        resist = limits.rolling_decel_mps2 + limits.drag_per_mps2 * speed_mps**2
-        headroom = max(0.05, 1.0 - speed_mps / limits.top_speed_mps)
-        throttle = (accel_mps2 + resist) / (limits.max_accel_mps2 * headroom)
-        return float(np.clip(throttle, 0.0, 1.0)), 0.0
-    return 0.0, float(np.clip(-accel_mps2 / limits.max_decel_mps2, 0.0, 1.0))
 
 
 class Autopilot:
@@ -78,7 +53,7 @@ class Autopilot:
         throttle, brake = pedals_for_accel(accel, v, self.limits)
         if self.route.length_m - self.s_m < 1.0:
             throttle, brake = 0.0, 1.0
-        lookahead = max(MIN_LOOKAHEAD_M, LOOKAHEAD_TIME_S * v)
+        lookahead = lookahead_m(v)
         target, _ = self.route.at(self.s_m + lookahead)
         local = pose.inverse_transform_points(target[None, :])[0]
         steer = pure_pursuit_steer(

@@ -144,6 +144,32 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 130 if interrupted else 0
 
 
+def cmd_drive(args: argparse.Namespace) -> int:
+    from sim.drive import DriveOptions, default_run_dir, drive
+    from sim.rig import load_rig, resolve_rig_path
+    from sim.scenario import load_scenario
+
+    scenario = load_scenario(args.scenario)
+    if args.seed is not None:
+        scenario = scenario.model_copy(update={"seed": args.seed})
+    out = Path(args.out) if args.out else default_run_dir(scenario)
+    options = DriveOptions(
+        perception=args.perception,
+        duration_s=args.duration_s,
+        video=not args.no_video,
+        rig=load_rig(resolve_rig_path(args.rig)) if args.rig else None,
+    )
+    result = drive(scenario, out, options)
+    m = result.metrics
+    print(
+        f"{scenario.name}: driving score {m['driving_score']} "
+        f"(route {m['route_completion_pct']}%, penalty {m['infraction_penalty']}), "
+        f"infractions {sum(m['infraction_counts'].values())}, "  # type: ignore[union-attr]
+        f"speeding {m['speeding']['time_s']} s -> {out}/"  # type: ignore[index]
+    )
+    return 130 if result.interrupted else 0
+
+
 def cmd_bench_sim(args: argparse.Namespace) -> int:
     scenario, world, pilot, frame = _world_and_pilot(args.scenario, args.rig)
     with world:
@@ -218,6 +244,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--duration-s", type=float, default=None, help="override the scenario length")
     p.add_argument("--frames-every-s", type=float, default=1.0, help="camera frame save period")
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser(
+        "drive", help="drive a scenario in the closed loop and score it (writes a run folder)"
+    )
+    scenario_args(p)
+    p.add_argument(
+        "--perception",
+        choices=["oracle"],
+        default="oracle",
+        help="where the BEV scene comes from: oracle = the world's ground truth",
+    )
+    p.add_argument("--out", default=None, help="run folder (default: runs/<time>_<scenario>)")
+    p.add_argument("--duration-s", type=float, default=None, help="override the scenario length")
+    p.add_argument("--seed", type=int, default=None, help="override the scenario's seed")
+    p.add_argument("--no-video", action="store_true", help="skip video.mp4 (faster)")
+    p.set_defaults(func=cmd_drive)
 
     p = sub.add_parser("bench", help="benchmarks (JSON out)")
     bench = p.add_subparsers(dest="target", required=True)

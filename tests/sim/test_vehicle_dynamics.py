@@ -7,7 +7,7 @@ import math
 import pytest
 
 from roadmind.messages import VehicleControl
-from sim.autopilot import pedals_for_accel, pure_pursuit_steer
+from sim.control import pedals_for_accel, pure_pursuit_steer
 from sim.lane_driver import idm_accel
 from sim.vehicle_dynamics import BicycleState, CarLimits, step_bicycle
 

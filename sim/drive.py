@@ -1,0 +1,287 @@
+"""The closed loop: world -> perception -> rules -> control -> world, at the physics
+rate, writing the run folder as it goes.
+
+run folder: config.yaml (resolved scenario and drive options), decisions.jsonl (one
+line per step, flushed), metrics.json, video.mp4 (camera with boxes and a decision
+HUD beside the BEV panel), timeline.png. Ctrl-C ends the drive early and still
+writes everything recorded so far (metrics say ``"interrupted": true``).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from reasoning.clock import Clock
+from reasoning.map_context import MapContext, NoteSpan, RouteSign, build_map_context
+from reasoning.rule_types import RuleParams
+from reasoning.stop_lines import line_on_path
+from roadmind.messages import BevScene, ObjectClass, SensorFrame
+from roadmind.serialize import to_dict
+from roadmind.units import kmh_to_mps
+from sim.agent import Agent, AgentStep
+from sim.embedded import SCENARIO_SIGN_ID_BASE, EmbeddedWorld
+from sim.metrics import DrivingMetrics
+from sim.oracle import oracle_scene
+from sim.rates import PHYSICS_HZ
+from sim.rig import RigConfig
+from sim.scenario import Scenario
+
+# Perception modes by name; the camera + LiDAR stack joins when it exists.
+PERCEPTION: dict[str, Callable[[SensorFrame], BevScene]] = {"oracle": oracle_scene}
+STOPPED_AT_GOAL_MPS = 0.1
+
+
+@dataclass
+class DriveOptions:
+    perception: str = "oracle"
+    duration_s: float | None = None  # default: the scenario's
+    video: bool = True
+    video_fps: float = 10.0
+    progress: bool = True
+    rig: RigConfig | None = None  # default: the scenario's
+
+
+@dataclass
+class DriveResult:
+    out_dir: Path
+    metrics: dict[str, object]
+    steps: int
+    wall_s: float
+    interrupted: bool
+    finished: bool
+    decision_ms: list[float] = field(default_factory=list)
+
+
+def default_run_dir(scenario: Scenario, root: Path = Path("runs")) -> Path:
+    return root / f"{time.strftime('%Y%m%d-%H%M%S')}_{scenario.name}"
+
+
+def drive(scenario: Scenario, out_dir: Path, options: DriveOptions | None = None) -> DriveResult:
+    options = options or DriveOptions()
+    if options.perception not in PERCEPTION:
+        raise ValueError(
+            f"perception {options.perception!r} is not available; "
+            f"choose from {', '.join(PERCEPTION)}"
+        )
+    perceive = PERCEPTION[options.perception]
+    with EmbeddedWorld(options.rig) as world:
+        frame = world.reset(scenario)
+        assert world.static is not None
+        context = route_context(world)
+        clock = Clock.parse(scenario.start_clock, scenario.weekday)
+        params = RuleParams(
+            cruise_speed_mps=kmh_to_mps(scenario.ego.cruise_speed_kmh),
+            ego_half_length_m=float(world.ego.body.extent_m[0]),
+        )
+        agent = Agent(context, clock, params)
+        metrics = DrivingMetrics(
+            truth_context(world, context),
+            clock,
+            world.ego.body.extent_m.copy(),
+            np.array(
+                [s.position[:2] for s in world.static.signs]
+                + [lt.position[:2] for lt in world.static.lights]
+            ).reshape(-1, 2),
+        )
+        out_dir.mkdir(parents=True, exist_ok=True)
+        _write_config(out_dir, scenario, options, world.rig)
+        recorder = _Recorder(out_dir, options, scenario.name)
+        steps = round((options.duration_s or scenario.duration_s) * PHYSICS_HZ)
+        start = time.perf_counter()
+        interrupted = finished = False
+        done = 0
+        decision_ms: list[float] = []
+        try:
+            for _ in _progress(range(steps), options.progress, scenario.name):
+                scene = perceive(frame)
+                t0 = time.perf_counter()
+                step = agent.step(frame.ego, scene)
+                decision_ms.append((time.perf_counter() - t0) * 1000.0)
+                _update_metrics(metrics, frame, step)
+                recorder.record(frame, scene, step, metrics.limit_mps, context)
+                done += 1
+                if metrics.route_completion >= 1.0 and frame.ego.speed_mps < STOPPED_AT_GOAL_MPS:
+                    finished = True
+                    break
+                frame = world.step(step.control)
+        except KeyboardInterrupt:
+            interrupted = True
+        finally:
+            summary = metrics.summary()
+            summary.update(
+                scenario=scenario.name,
+                perception=options.perception,
+                seed=scenario.seed,
+                steps=done,
+                finished=finished,
+                interrupted=interrupted,
+                wall_time_s=round(time.perf_counter() - start, 2),
+            )
+            recorder.close(summary)
+    return DriveResult(
+        out_dir, summary, done, time.perf_counter() - start, interrupted, finished, decision_ms
+    )
+
+
+def route_context(world: EmbeddedWorld) -> MapContext:
+    """What the car knows from the map along its route (not the scenario's extra signs)."""
+    assert world.static is not None
+    notes = [NoteSpan(n.road, n.s_from_m, n.s_to_m, n.text) for n in world.scenario.notes]
+    return build_map_context(world.static.road_map.carla_map, world.route, notes)
+
+
+def truth_context(world: EmbeddedWorld, context: MapContext) -> MapContext:
+    """The map context plus every sign the scenario put up: what the law says."""
+    assert world.static is not None
+    extra = []
+    for sign in world.static.signs:
+        if sign.sign_id < SCENARIO_SIGN_ID_BASE:
+            continue
+        s = line_on_path(context.path, sign.stop_lines)
+        if s is not None:
+            extra.append(RouteSign(sign.sign_type, s, None, sign.value, sign.unit, sign.text))
+    return context.with_signs(extra)
+
+
+def _update_metrics(metrics: DrivingMetrics, frame: SensorFrame, step: AgentStep) -> None:
+    truth = frame.ground_truth
+    assert truth is not None
+    metrics.update(
+        frame.timestamp_s,
+        frame.ego.pose,
+        frame.ego.speed_mps,
+        step.route_s_m,
+        step.lateral_m,
+        truth.actors,
+        {light.light_id: light.state for light in truth.lights},
+    )
+
+
+def _progress(steps: range, show: bool, name: str):
+    if not show:
+        return steps
+    from tqdm import tqdm
+
+    return tqdm(steps, desc=f"driving {name}", unit="step")
+
+
+def _write_config(out: Path, scenario: Scenario, options: DriveOptions, rig: RigConfig) -> None:
+    config = {
+        "scenario": scenario.model_dump(mode="json"),
+        "drive": {
+            "backend": "embedded",
+            "perception": options.perception,
+            "duration_s": options.duration_s or scenario.duration_s,
+            "physics_hz": PHYSICS_HZ,
+            "video_fps": options.video_fps if options.video else None,
+        },
+        "rig": rig.model_dump(mode="json"),
+    }
+    (out / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+
+
+class _Recorder:
+    """Writes decisions.jsonl as it goes, the video if asked, and the summary files."""
+
+    def __init__(self, out: Path, options: DriveOptions, title: str) -> None:
+        self.out = out
+        self.title = title
+        self.decisions = (out / "decisions.jsonl").open("w", encoding="utf-8", buffering=1)
+        self.video = None
+        self.video_every = max(1, round(PHYSICS_HZ / options.video_fps))
+        if options.video:
+            from sim.report import VideoWriter
+
+            self.video = VideoWriter(out / "video.mp4", options.video_fps)
+        self.series: dict[str, list] = {k: [] for k in ("t", "v", "limit", "target", "action")}
+
+    def record(
+        self,
+        frame: SensorFrame,
+        scene: BevScene,
+        step: AgentStep,
+        limit_mps: float | None,
+        context: MapContext,
+    ) -> None:
+        decision = step.explained.decision
+        line = {
+            "frame_id": frame.frame_id,
+            "time_s": round(frame.timestamp_s, 3),
+            "speed_mps": round(frame.ego.speed_mps, 3),
+            "route_s_m": round(step.route_s_m, 2),
+            "limit_mps": None if limit_mps is None else round(limit_mps, 3),
+            "believed_limit_mps": step.explained.limit_mps,
+            "decision": to_dict(decision),
+            "control": to_dict(step.control),
+        }
+        self.decisions.write(json.dumps(line) + "\n")
+        for key, value in zip(
+            ("t", "v", "limit", "target", "action"),
+            (
+                frame.timestamp_s,
+                frame.ego.speed_mps,
+                np.nan if limit_mps is None else limit_mps,
+                decision.target_speed_mps,
+                decision.action.value,
+            ),
+            strict=True,
+        ):
+            self.series[key].append(value)
+        if self.video is not None and frame.frame_id % self.video_every == 0:
+            self._video_frame(frame, scene, step, context)
+
+    def _video_frame(
+        self, frame: SensorFrame, scene: BevScene, step: AgentStep, context: MapContext
+    ) -> None:
+        from sim.report import LabeledBox, compose_frame
+
+        assert self.video is not None
+        cam = frame.cameras[0] if frame.cameras else None
+        boxes = []
+        if cam is not None and frame.ground_truth is not None:
+            for box in frame.ground_truth.boxes_2d.get(cam.name, ()):
+                if box.object_class is not ObjectClass.UNKNOWN:
+                    boxes.append(LabeledBox(box.xyxy_px, box.object_class.value, box.object_class))
+        near = (context.path.s > step.route_s_m - 20) & (context.path.s < step.route_s_m + 60)
+        route = frame.ego.pose.inverse_transform_points(context.path.points[near])[:, :2]
+        decision = step.explained.decision
+        hud = [r.text for r in decision.reasons]
+        self.video.write(
+            compose_frame(
+                cam.bgra if cam is not None else None,
+                boxes,
+                scene,
+                decision,
+                route,
+                hud,
+                ego_speed_mps=frame.ego.speed_mps,
+            )
+        )
+
+    def close(self, summary: dict[str, object]) -> None:
+        self.decisions.close()
+        if self.video is not None:
+            self.video.close()
+        (self.out / "metrics.json").write_text(json.dumps(summary, indent=1) + "\n")
+        if self.series["t"]:
+            from sim.report import write_timeline
+
+            infractions = summary.get("infractions", [])
+            assert isinstance(infractions, list)
+            write_timeline(
+                self.out / "timeline.png",
+                np.array(self.series["t"]),
+                np.array(self.series["v"]),
+                np.array(self.series["limit"], dtype=float),
+                np.array(self.series["target"]),
+                self.series["action"],
+                [(e["time_s"], e["kind"]) for e in infractions],
+                f"{self.title}: driving score {summary['driving_score']}",
+            )
