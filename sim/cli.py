@@ -170,6 +170,26 @@ def cmd_drive(args: argparse.Namespace) -> int:
     return 130 if result.interrupted else 0
 
 
+def cmd_scene(args: argparse.Namespace) -> int:
+    from reasoning.canned import check_scene, load_scene, run_scene
+
+    failed = 0
+    for name in args.files:
+        path = Path(name)
+        scene = load_scene(path)
+        print(f"{path}: {scene.description}")
+        for index, explained in run_scene(scene):
+            d = explained.decision
+            stop = f", stop in {d.stop_distance_m:.1f} m" if d.stop_distance_m is not None else ""
+            print(f"  frame {index}: {d.action.value} at {d.target_speed_mps * 3.6:.1f} km/h{stop}")
+            for reason in d.reasons:
+                print(f"    [{reason.rule}] {reason.text}")
+        failures = check_scene(scene)
+        failed += bool(failures)
+        print("  " + ("FAIL: " + "; ".join(failures) if failures else "ok"))
+    return 1 if failed else 0
+
+
 def cmd_bench_sim(args: argparse.Namespace) -> int:
     scenario, world, pilot, frame = _world_and_pilot(args.scenario, args.rig)
     with world:
@@ -260,6 +280,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=None, help="override the scenario's seed")
     p.add_argument("--no-video", action="store_true", help="skip video.mp4 (faster)")
     p.set_defaults(func=cmd_drive)
+
+    p = sub.add_parser("scene", help="run canned rule scenes (YAML) and check their expectations")
+    p.add_argument("files", nargs="+", help="scene files, e.g. tests/reasoning/scenes/*.yaml")
+    p.set_defaults(func=cmd_scene)
 
     p = sub.add_parser("bench", help="benchmarks (JSON out)")
     bench = p.add_subparsers(dest="target", required=True)
