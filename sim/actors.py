@@ -142,6 +142,7 @@ class NpcCar(Actor):
     s_m: float = 0.0
     trigger: Trigger | None = None
     brake_at_s: float | None = None
+    brake_for_s: float | None = None
     active: bool = False
     parked: bool = False
 

@@ -19,20 +19,22 @@ from sim.vehicle_dynamics import CarLimits
 @dataclass
 class PID:
     """PID with conditional integration: the integrator holds while the output is
-    saturated in the direction the error pushes (no windup)."""
+    saturated in the direction the error pushes (no windup), and outside ``i_zone``
+    (large errors are the proportional term's job; integrating them overshoots)."""
 
     kp: float
     ki: float
     kd: float
     out_min: float
     out_max: float
+    i_zone: float = math.inf
     integral: float = 0.0
     prev_error: float | None = None
 
     def step(self, error: float, dt_s: float) -> float:
         deriv = 0.0 if self.prev_error is None or dt_s <= 0 else (error - self.prev_error) / dt_s
         self.prev_error = error
-        trial = self.integral + error * dt_s
+        trial = self.integral + (error * dt_s if abs(error) <= self.i_zone else 0.0)
         raw = self.kp * error + self.ki * trial + self.kd * deriv
         out = min(max(raw, self.out_min), self.out_max)
         if out == raw or (raw > self.out_max and error < 0) or (raw < self.out_min and error > 0):
@@ -68,7 +70,8 @@ class LongitudinalController:
         self.params = params or LongitudinalParams()
         self.limits = limits or CarLimits()
         p = self.params
-        self.pid = PID(0.8, 0.05, 0.0, -p.comfort_decel_mps2, p.max_accel_mps2)
+        # The integral only trims what the pedal model misses (drag, slope): small, near zero.
+        self.pid = PID(0.8, 0.05, 0.0, -p.comfort_decel_mps2, p.max_accel_mps2, i_zone=0.3)
         self._prev_target_mps: float | None = None
 
     def accel(

@@ -273,6 +273,7 @@ class EmbeddedWorld:
             driver=driver,
             trigger=cfg.trigger,
             brake_at_s=cfg.brake_at_s,
+            brake_for_s=cfg.brake_for_s,
             active=cfg.behaviour == "drive" and cfg.trigger is None,
             parked=cfg.behaviour == "parked",
         )
@@ -367,7 +368,7 @@ class EmbeddedWorld:
                     continue
                 npc.speed_mps = npc.driver.desired_speed_mps if npc.trigger is None else 0.0
             assert npc.driver is not None
-            if npc.brake_at_s is not None and self.time_s >= npc.brake_at_s:
+            if _braking(npc, self.time_s):
                 accel = -6.0
             else:
                 obstacles = [
@@ -460,3 +461,10 @@ class EmbeddedWorld:
         assert self.static is not None
         props = [(o, Pose()) for o in self.static.prop_objects]
         return props + [(self._actor_gt[m.actor_id], m.pose) for m in movers]
+
+
+def _braking(npc: NpcCar, time_s: float) -> bool:
+    """Inside a scripted hard stop (lead-vehicle braking)."""
+    if npc.brake_at_s is None or time_s < npc.brake_at_s:
+        return False
+    return npc.brake_for_s is None or time_s < npc.brake_at_s + npc.brake_for_s

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
+from reasoning.clock import Clock
 from roadmind.config import StrictModel, load_model
 from roadmind.errors import ConfigError
 from sim.lighting import LightingConfig
@@ -65,6 +66,7 @@ class VehicleActor(StrictModel):
     color: tuple[float, float, float] | None = None  # RGB in [0, 1]; random when absent
     trigger: Trigger | None = None  # starts driving then; waits before
     brake_at_s: float | None = Field(None, ge=0.0)  # hard stop at this time (lead braking)
+    brake_for_s: float | None = Field(None, gt=0.0)  # then drives on after this long; absent: stays
 
 
 class PedestrianActor(StrictModel):
@@ -110,7 +112,7 @@ class Scenario(StrictModel):
     map: str
     seed: int = 0
     duration_s: float = Field(30.0, gt=0.0, le=3600.0)
-    start_clock: str = "08:00"  # local time of day at t = 0, for time-windowed notes
+    start_clock: str = "08:00"  # local time of day (HH:MM) at t = 0, for time-windowed notes
     weekday: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = "wed"
     ego: EgoConfig
     actors: list[Annotated[VehicleActor | PedestrianActor, Field(discriminator="kind")]] = []
@@ -121,6 +123,11 @@ class Scenario(StrictModel):
     rig: str | RigConfig = "default"  # name in configs/rigs, a path, or inline
 
     source: Path | None = Field(None, exclude=True)
+
+    @model_validator(mode="after")
+    def _clock_is_hhmm(self) -> Scenario:
+        Clock.parse(self.start_clock, self.weekday)  # ValueError names the bad text
+        return self
 
     def resolve_rig(self) -> RigConfig:
         if isinstance(self.rig, RigConfig):
