@@ -19,8 +19,7 @@ $(STAMP): pyproject.toml scripts/install_system_deps.sh
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/roadmind render --scenario configs/scenarios/default.yaml --out $(DEMO_OUT)
-	$(BIN)/roadmind run --scenario configs/scenarios/default.yaml --out $(DEMO_OUT)
+	$(BIN)/roadmind drive --scenario default --perception oracle --out $(DEMO_OUT)
 
 test: $(STAMP)
 	$(BIN)/ruff check .
@@ -31,6 +30,7 @@ maps: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/roadmind bench sim
+	$(BIN)/roadmind bench decision
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache .ruff_cache *.egg-info

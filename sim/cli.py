@@ -12,25 +12,23 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-import yaml
 
 from roadmind.errors import UserError
 from roadmind.serialize import to_dict
-from roadmind.units import kmh_to_mps
 from sim.rates import PHYSICS_HZ
 
 if TYPE_CHECKING:
     from roadmind.messages import SensorFrame
-    from sim.autopilot import Autopilot
+    from sim.agent import Agent
     from sim.embedded import EmbeddedWorld
     from sim.scenario import Scenario
 
 
-def _world_and_pilot(
+def _world_and_agent(
     scenario_name: str, rig_name: str | None = None
-) -> tuple[Scenario, EmbeddedWorld, Autopilot, SensorFrame]:
+) -> tuple[Scenario, EmbeddedWorld, Agent, SensorFrame]:
     """Load, build and reset; the heavy imports wait until a command needs them."""
-    from sim.autopilot import Autopilot
+    from sim.drive import make_agent
     from sim.embedded import EmbeddedWorld
     from sim.rig import load_rig, resolve_rig_path
     from sim.scenario import load_scenario
@@ -38,24 +36,22 @@ def _world_and_pilot(
     scenario = load_scenario(scenario_name)
     world = EmbeddedWorld(load_rig(resolve_rig_path(rig_name)) if rig_name else None)
     frame = world.reset(scenario)
-    assert world.static is not None
-    pilot = Autopilot(
-        world.route,
-        kmh_to_mps(scenario.ego.cruise_speed_kmh),
-        world.static.signs,
-        world.static.lights,
-        ego_half_length_m=float(world.ego.body.extent_m[0]),
-    )
-    return scenario, world, pilot, frame
+    return scenario, world, make_agent(world), frame
+
+
+def _oracle_step(world: EmbeddedWorld, agent: Agent, frame: SensorFrame) -> SensorFrame:
+    from sim.oracle import oracle_scene
+
+    return world.step(agent.step(frame.ego, oracle_scene(frame)).control)
 
 
 def cmd_render(args: argparse.Namespace) -> int:
     from sim.visualize import bgra_to_image, draw_boxes, lidar_bev
 
-    scenario, world, pilot, frame = _world_and_pilot(args.scenario, args.rig)
+    scenario, world, agent, frame = _world_and_agent(args.scenario, args.rig)
     with world:
         for _ in range(args.steps):
-            frame = world.step(pilot.control(frame))
+            frame = _oracle_step(world, agent, frame)
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
         truth = frame.ground_truth
@@ -66,7 +62,7 @@ def cmd_render(args: argparse.Namespace) -> int:
             draw_boxes(cam.bgra, truth.boxes_2d.get(cam.name, ())).save(out / f"gt_{cam.name}.png")
             written += [f"camera_{cam.name}.png", f"gt_{cam.name}.png"]
         while not frame.lidars:  # LiDARs slower than the physics rate skip some steps
-            frame = world.step(pilot.control(frame))
+            frame = _oracle_step(world, agent, frame)
         assert frame.ground_truth is not None
         for scan in frame.lidars:
             actors = frame.ground_truth.actors
@@ -87,61 +83,6 @@ def cmd_render(args: argparse.Namespace) -> int:
         + ", ".join(written)
     )
     return 0
-
-
-def cmd_run(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
-    from sim.visualize import bgra_to_image
-
-    scenario, world, pilot, frame = _world_and_pilot(args.scenario, args.rig)
-    out = Path(args.out)
-    (out / "frames").mkdir(parents=True, exist_ok=True)
-    (out / "config.yaml").write_text(
-        yaml.safe_dump(scenario.model_dump(mode="json"), sort_keys=False)
-    )
-    duration = args.duration_s or scenario.duration_s
-    steps = round(duration * PHYSICS_HZ)
-    frame_every = max(1, round(args.frames_every_s * PHYSICS_HZ))
-    start = time.perf_counter()
-    start_xy = np.array([frame.ego.pose.x_m, frame.ego.pose.y_m])
-    distance_m, interrupted, done = 0.0, False, 0
-    with world:
-        try:
-            for step in tqdm(range(steps), desc=f"driving {scenario.name}", unit="step"):
-                prev = np.array([frame.ego.pose.x_m, frame.ego.pose.y_m])
-                frame = world.step(pilot.control(frame))
-                distance_m += float(
-                    np.linalg.norm(np.array([frame.ego.pose.x_m, frame.ego.pose.y_m]) - prev)
-                )
-                done = step + 1
-                if frame.cameras and done % frame_every == 0:
-                    cam = frame.cameras[0]
-                    bgra_to_image(cam.bgra).save(
-                        out / "frames" / f"{frame.frame_id:05d}.jpg", quality=88
-                    )
-                if pilot.finished:
-                    break
-        except KeyboardInterrupt:
-            interrupted = True
-    wall = time.perf_counter() - start
-    summary = {
-        "scenario": scenario.name,
-        "steps": done,
-        "sim_time_s": round(done / PHYSICS_HZ, 3),
-        "wall_time_s": round(wall, 3),
-        "steps_per_s": round(done / wall, 2) if wall > 0 else None,
-        "ego_distance_m": round(distance_m, 2),
-        "ego_displacement_m": round(
-            float(np.linalg.norm(np.array([frame.ego.pose.x_m, frame.ego.pose.y_m]) - start_xy)), 2
-        ),
-        "route_length_m": round(pilot.route.length_m, 2),
-        "route_finished": pilot.finished,
-        "interrupted": interrupted,
-    }
-    (out / "summary.json").write_text(json.dumps(summary, indent=1))
-    print(json.dumps(summary))
-    return 130 if interrupted else 0
 
 
 def cmd_drive(args: argparse.Namespace) -> int:
@@ -191,14 +132,14 @@ def cmd_scene(args: argparse.Namespace) -> int:
 
 
 def cmd_bench_sim(args: argparse.Namespace) -> int:
-    scenario, world, pilot, frame = _world_and_pilot(args.scenario, args.rig)
+    scenario, world, agent, frame = _world_and_agent(args.scenario, args.rig)
     with world:
         for _ in range(args.warmup):
-            frame = world.step(pilot.control(frame))
+            frame = _oracle_step(world, agent, frame)
         times = []
         for _ in range(args.steps):
             t0 = time.perf_counter()
-            frame = world.step(pilot.control(frame))
+            frame = _oracle_step(world, agent, frame)
             times.append(time.perf_counter() - t0)
     ms = np.array(times) * 1000.0
     rig = world.rig
@@ -221,6 +162,54 @@ def cmd_bench_sim(args: argparse.Namespace) -> int:
         "threads": _cpu_count(),
     }
     text = json.dumps(result, indent=1)
+    if args.out:
+        Path(args.out).write_text(text + "\n")
+    print(text)
+    return 0
+
+
+def cmd_bench_decision(args: argparse.Namespace) -> int:
+    """Decision + control time per step (Agent.step: rules and controllers) over whole
+    drives of the scenario suite with oracle perception."""
+    import tempfile
+
+    from sim.drive import DriveOptions, drive
+    from sim.rig import RigConfig
+    from sim.scenario import SCENARIOS_DIR, load_scenario
+
+    names = args.scenarios or sorted(p.stem for p in SCENARIOS_DIR.glob("*.yaml"))
+    per_scenario = {}
+    every: list[float] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in names:
+            options = DriveOptions(
+                video=False, progress=False, rig=RigConfig(cameras=[], lidars=[])
+            )
+            result = drive(load_scenario(name), Path(tmp) / name, options)
+            ms = np.array(result.decision_ms)
+            every += result.decision_ms
+            per_scenario[name] = {
+                "steps": len(ms),
+                "mean_ms": round(float(ms.mean()), 3),
+                "p95_ms": round(float(np.percentile(ms, 95)), 3),
+                "max_ms": round(float(ms.max()), 3),
+            }
+    ms = np.array(every)
+    result_json = {
+        "benchmark": "decision",
+        "what": "Agent.step: map context lookup, rules, arbitration, PID and pure pursuit",
+        "steps": len(ms),
+        "mean_ms": round(float(ms.mean()), 3),
+        "p50_ms": round(float(np.median(ms)), 3),
+        "p95_ms": round(float(np.percentile(ms, 95)), 3),
+        "p99_ms": round(float(np.percentile(ms, 99)), 3),
+        "max_ms": round(float(ms.max()), 3),
+        "target_ms": 2.0,
+        "scenarios": per_scenario,
+        "cpu": platform.processor() or platform.machine(),
+        "threads": _cpu_count(),
+    }
+    text = json.dumps(result_json, indent=1)
     if args.out:
         Path(args.out).write_text(text + "\n")
     print(text)
@@ -258,13 +247,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", type=int, default=0, help="world steps (20 Hz) to drive first")
     p.set_defaults(func=cmd_render)
 
-    p = sub.add_parser("run", help="drive a scenario with the ground-truth autopilot")
-    scenario_args(p)
-    p.add_argument("--out", required=True, help="output folder (config, summary, frames)")
-    p.add_argument("--duration-s", type=float, default=None, help="override the scenario length")
-    p.add_argument("--frames-every-s", type=float, default=1.0, help="camera frame save period")
-    p.set_defaults(func=cmd_run)
-
     p = sub.add_parser(
         "drive", help="drive a scenario in the closed loop and score it (writes a run folder)"
     )
@@ -294,6 +276,10 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--warmup", type=int, default=10)
     b.add_argument("--out", default=None, help="also write the JSON to this file")
     b.set_defaults(func=cmd_bench_sim)
+    b = bench.add_parser("decision", help="rules + control time per step over the scenario suite")
+    b.add_argument("--scenarios", nargs="*", default=None, help="default: every project scenario")
+    b.add_argument("--out", default=None, help="also write the JSON to this file")
+    b.set_defaults(func=cmd_bench_decision)
     return parser
 
 

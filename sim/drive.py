@@ -59,6 +59,16 @@ class DriveResult:
     decision_ms: list[float] = field(default_factory=list)
 
 
+def make_agent(world: EmbeddedWorld) -> Agent:
+    """The agent for a world just reset: route context, start clock, car size."""
+    scenario = world.scenario
+    params = RuleParams(
+        cruise_speed_mps=kmh_to_mps(scenario.ego.cruise_speed_kmh),
+        ego_half_length_m=float(world.ego.body.extent_m[0]),
+    )
+    return Agent(route_context(world), Clock.parse(scenario.start_clock, scenario.weekday), params)
+
+
 def default_run_dir(scenario: Scenario, root: Path = Path("runs")) -> Path:
     return root / f"{time.strftime('%Y%m%d-%H%M%S')}_{scenario.name}"
 
@@ -74,16 +84,11 @@ def drive(scenario: Scenario, out_dir: Path, options: DriveOptions | None = None
     with EmbeddedWorld(options.rig) as world:
         frame = world.reset(scenario)
         assert world.static is not None
-        context = route_context(world)
-        clock = Clock.parse(scenario.start_clock, scenario.weekday)
-        params = RuleParams(
-            cruise_speed_mps=kmh_to_mps(scenario.ego.cruise_speed_kmh),
-            ego_half_length_m=float(world.ego.body.extent_m[0]),
-        )
-        agent = Agent(context, clock, params)
+        agent = make_agent(world)
+        context = agent.context
         metrics = DrivingMetrics(
             truth_context(world, context),
-            clock,
+            agent.start_clock,
             world.ego.body.extent_m.copy(),
             np.array(
                 [s.position[:2] for s in world.static.signs]
