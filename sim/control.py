@@ -73,6 +73,7 @@ class LongitudinalController:
         # The integral only trims what the pedal model misses (drag, slope): small, near zero.
         self.pid = PID(0.8, 0.05, 0.0, -p.comfort_decel_mps2, p.max_accel_mps2, i_zone=0.3)
         self._prev_target_mps: float | None = None
+        self._on_profile = False  # hysteresis: once braking for a point, keep to it
 
     def accel(
         self, target_mps: float, stop_distance_m: float | None, speed_mps: float, dt_s: float
@@ -94,9 +95,13 @@ class LongitudinalController:
                 self.pid.reset()
                 return -p.max_decel_mps2  # at the point: hold
             needed = stop_decel_mps2(speed_mps, max(room, 0.01))
-            if needed >= p.profile_engage_mps2 and -needed < accel:
+            engage = p.profile_engage_mps2 * (0.3 if self._on_profile else 1.0)
+            self._on_profile = needed >= engage and -needed < accel
+            if self._on_profile:
                 accel = -min(needed, p.max_decel_mps2)
                 self.pid.reset()
+        else:
+            self._on_profile = False
         return accel
 
     def pedals(
