@@ -227,13 +227,7 @@ def zone_rules(
         if note.s_to_m < front or note.s_from_m > front + HORIZON_M:
             continue
         if note.constraint is None:
-            notes.append(
-                Reason(
-                    "map_text",
-                    f"could not read map note {note.text!r}: {note.error}",
-                    (f"note:{note.text}",),
-                )
-            )
+            notes.append(Reason("map_text", note.error, (f"note:{note.text}",)))
             continue
         zones.append((note.s_from_m, note.s_to_m, note.constraint, f"note:{note.text}"))
     for seen in memory.signs:

@@ -102,6 +102,9 @@ def cmd_drive(args: argparse.Namespace) -> int:
     )
     result = drive(scenario, out, options)
     m = result.metrics
+    for note in m["map_notes"]:  # type: ignore[union-attr]
+        if "error" in note:
+            print(f"roadmind: warning: {note['error']}", file=sys.stderr)
     print(
         f"{scenario.name}: driving score {m['driving_score']} "
         f"(route {m['route_completion_pct']}%, penalty {m['infraction_penalty']}), "

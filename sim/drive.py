@@ -128,6 +128,12 @@ def drive(scenario: Scenario, out_dir: Path, options: DriveOptions | None = None
                 finished=finished,
                 interrupted=interrupted,
                 wall_time_s=round(time.perf_counter() - start, 2),
+                map_notes=[
+                    {"text": n.text, "read_as": n.constraint.describe()}
+                    if n.constraint is not None
+                    else {"text": n.text, "error": n.error}
+                    for n in context.notes
+                ],
             )
             recorder.close(summary)
     return DriveResult(
