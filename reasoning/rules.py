@@ -11,6 +11,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
+
 from reasoning.clock import Clock
 from reasoning.map_context import MapContext
 from reasoning.map_text import NoteParser, RuleBasedNoteParser
@@ -69,7 +71,11 @@ class RuleEngine:
             constraints.append(Constraint(Action.SLOW, why, min(p.caution_speed_mps, v + 1.0)))
         self._last_speed_mps = v
         front = ego.route_s_m + p.ego_half_length_m
-        objects = to_route(scene.objects, ego, ctx)
+        located = [o for o in scene.objects if np.all(np.isfinite(o.position_m))]
+        if len(located) < len(scene.objects):
+            lost = [o.track_id for o in scene.objects if o not in located]
+            notes.append(Reason("perception", f"ignored objects without a position: tracks {lost}"))
+        objects = to_route(tuple(located), ego, ctx)
 
         notes += observe_signs(scene.signs, ego, self.speeds, self.parser)
         limit_c, limit = speed_limit_rule(ego, v, ctx, self.speeds, p)
