@@ -34,6 +34,7 @@ from roadmind.messages import (
 
 LIGHT_MATCH_M = 15.0  # a perceived light this close to a map stop line is that line's light
 PERCEIVED_LIGHT_SETBACK_M = 1.0  # no map line: stop this far before the perceived light
+SAME_POLE_M = 8.0  # a perceived sign this close to a mapped one of its kind is that sign
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +101,11 @@ def _remember_unmapped_signs(
             continue
         if sign.landmark_id is not None and sign.landmark_id in mapped:
             continue
+        s_seen = ego.route_s_m + sign.distance_m
+        if any(  # the map's own sign, seen without its id (the pole stands by the line)
+            g.sign_type is sign.sign_type and abs(g.s_m - s_seen) < SAME_POLE_M for g in ctx.signs
+        ):
+            continue
         kind = "stop" if sign.sign_type is SignType.STOP else "yield"
         s = ego.route_s_m + sign.distance_m
         key = f"{kind}:{sign.landmark_id}" if sign.landmark_id is not None else None
@@ -120,10 +126,9 @@ def _stop_points(ego: EgoView, lights: tuple[BevLight, ...], ctx: MapContext) ->
     for sign in ctx.signs:
         if sign.sign_type in (SignType.STOP, SignType.YIELD):
             kind = "stop" if sign.sign_type is SignType.STOP else "yield"
+            ident = sign.landmark_id if sign.landmark_id is not None else f"@{sign.s_m:.0f}"
             points.append(
-                StopPoint(
-                    f"{kind}:{sign.landmark_id}", kind, sign.s_m, sign.label(), sign.landmark_id
-                )
+                StopPoint(f"{kind}:{ident}", kind, sign.s_m, sign.label(), sign.landmark_id)
             )
     # Perceived lights with no stop line on the map route (maps without signals).
     if not ctx.lights:
@@ -162,7 +167,18 @@ def _light(
     mem = memory.lights.get(point.key)
     if seen is not None:
         if mem is None or mem.state is not seen.state:
-            mem = memory.lights[point.key] = LightMemory(seen.state, time_s)
+            # Going on at yellow stays decided through a flicker of doubt; red or
+            # green starts afresh.
+            keep = (
+                mem is not None
+                and mem.committed
+                and seen.state
+                not in (
+                    LightState.RED,
+                    LightState.GREEN,
+                )
+            )
+            mem = memory.lights[point.key] = LightMemory(seen.state, time_s, committed=keep)
         mem.seen_at_s = time_s
     state = LightState.UNKNOWN
     if mem is not None and time_s - mem.seen_at_s <= params.light_stale_s:
@@ -222,15 +238,21 @@ def _light(
                 params,
             )
         ]
-    why = (
-        "dark"
-        if state is LightState.OFF
-        else ("not seen" if mem is None else f"not seen for {time_s - mem.seen_at_s:.1f} s")
-    )
+    if mem is None:
+        why = "not seen"
+    elif time_s - mem.seen_at_s > params.light_stale_s:
+        why = f"not seen for {time_s - mem.seen_at_s:.1f} s"
+    else:
+        why = "dark" if state is LightState.OFF else "state unknown"
+    if mem is not None and mem.committed:
+        text = f"{point.label} {why} after going on at yellow: proceed"
+        return [Constraint(Action.PROCEED, Reason("traffic_light", text, evidence))]
     point = StopPoint(
         point.key, "light", point.s_m, f"{point.label} ({why}: all-way stop)", point.landmark_id
     )
-    return _sign_stop(point, d, v, time_s, objects, ego, ctx, memory, params)
+    return _sign_stop(
+        point, d, v, time_s, objects, ego, ctx, memory, params, "traffic_light", evidence
+    )
 
 
 def _match_light(
@@ -265,14 +287,17 @@ def _sign_stop(
     ctx: MapContext,
     memory: JunctionMemory,
     params: RuleParams,
+    rule: str | None = None,
+    evidence: tuple[str, ...] = (),
 ) -> list[Constraint]:
     state = memory.stops.setdefault(point.key, StopState())
-    evidence = (
-        (f"landmark:{point.landmark_id}",)
-        if point.landmark_id is not None
-        else (f"sign:{point.label}",)
-    )
-    rule = "yield" if point.kind == "yield" else "stop_sign"
+    if not evidence:
+        evidence = (
+            (f"landmark:{point.landmark_id}",)
+            if point.landmark_id is not None
+            else (f"sign:{point.label}",)
+        )
+    rule = rule or ("yield" if point.kind == "yield" else "stop_sign")
     if state.done:
         if d < -params.stop_margin_m:
             return []

@@ -18,6 +18,7 @@ from roadmind.messages import Action, ObjectClass, Reason
 
 ENTER_MARGIN_S = 3.0  # yield if a pedestrian enters the path up to this long after we arrive
 WALKING_MPS = 0.3  # slower than this towards the path is standing
+EMERGENCY_DECEL_MPS2 = 4.0  # a pedestrian in the path that needs more: emergency brake
 
 
 def pedestrian_rules(
@@ -53,13 +54,20 @@ def pedestrian_rules(
             action = Action.YIELD
         else:
             continue
-        stop_s = ob.s_m - ob.half_length_m - params.ped_clearance_m
+        body_s = ob.s_m - ob.half_length_m
+        stop_s = body_s - params.ped_clearance_m
         evidence: tuple[str, ...] = (f"object:{ob.label()}",)
-        if crosswalk is not None:
+        if crosswalk is not None and crosswalk.s_from_m - 1.0 >= front_s_m:
             stop_s = min(stop_s, crosswalk.s_from_m - 1.0)
             evidence += (f"crosswalk:{crosswalk.ident}",)
-        if stop_s - front_s_m < -params.stop_margin_m and v_mps > 0.5:
-            continue  # already over the crosswalk edge: going on clears it fastest
+        if action is Action.YIELD and stop_s - front_s_m < -params.stop_margin_m and v_mps > 0.5:
+            continue  # past the point to wait for someone not yet in the path: clear it
+        gap = body_s - front_s_m
+        if action is Action.STOP and v_mps**2 / (2 * max(gap - 0.5, 0.01)) > EMERGENCY_DECEL_MPS2:
+            why += f": cannot stop gently in {gap:.1f} m"
+            out.append(Constraint(Action.EMERGENCY_BRAKE, Reason("emergency", why, evidence), 0.0))
+            continue
+        stop_s = max(stop_s, front_s_m)  # too close for the clearance: stop now
         cap = braking_speed_mps(
             stop_s - front_s_m - params.stop_margin_m, params.comfort_decel_mps2
         )
@@ -89,13 +97,15 @@ def lead_vehicle_rules(
     if lead is None:
         return []
     gap, ob = lead
-    v_lead = max(ob.v_along_mps, 0.0) if ob.velocity_known else 0.0
+    v_along = ob.v_along_mps if ob.velocity_known else 0.0  # negative: coming towards us
+    v_lead = max(v_along, 0.0)
     unknown = "" if ob.velocity_known else " (speed unknown: taken as standing)"
-    evidence = (f"object:{ob.label()} gap {gap:.1f} m speed {kmh(v_lead)}",)
-    closing = v_mps - v_lead
+    oncoming = " oncoming" if v_along < -0.5 else ""
+    evidence = (f"object:{ob.label()} gap {gap:.1f} m speed {kmh(v_along)}{oncoming}",)
+    closing = v_mps - v_along
     ttc = gap / closing if closing > 0.1 else math.inf
     if ttc < params.ttc_emergency_s or gap < 0.5:
-        text = f"{ob.label()} {gap:.1f} m ahead, time to collision {ttc:.1f} s{unknown}"
+        text = f"{ob.label()}{oncoming} {gap:.1f} m ahead, time to collision {ttc:.1f} s{unknown}"
         return [Constraint(Action.EMERGENCY_BRAKE, Reason("emergency", text, evidence), 0.0, None)]
     desired = params.min_gap_m + v_mps * params.time_gap_s
     cap = max(0.0, v_lead + params.follow_gain_per_s * (gap - desired))

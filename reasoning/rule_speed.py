@@ -74,10 +74,17 @@ def observe_signs(
                     )
                 )
                 continue
-            if sign.value > 0:
-                memory.remember(
-                    SeenSign(RouteSign(kind, s, sign.landmark_id, sign.value, sign.unit))
+            if sign.value <= 0 or sign.value > 250:
+                notes.append(
+                    Reason(
+                        "signs",
+                        f"ignored a speed-limit sign reading {sign.value:g} {sign.unit}: "
+                        "not a real limit",
+                        (f"sign:speed_limit at {sign.distance_m:.0f} m",),
+                    )
                 )
+                continue
+            memory.remember(SeenSign(RouteSign(kind, s, sign.landmark_id, sign.value, sign.unit)))
         elif kind in (SignType.SCHOOL_ZONE, SignType.TEXT):
             zone = _zone_of(sign, parser)
             if zone is None:
@@ -144,7 +151,7 @@ def limit_at(s_m: float, ctx: MapContext, memory: SpeedMemory) -> Limit | None:
                 f"map:{record.source} {record.value:g} {record.unit}",
             )
         )
-    elif map_sign is not None:
+    if map_sign is not None:  # a map can contradict itself; the lower holds
         candidates.append(
             (
                 speed_to_mps(map_sign.value, map_sign.unit),
@@ -163,11 +170,12 @@ def limit_at(s_m: float, ctx: MapContext, memory: SpeedMemory) -> Limit | None:
     if not candidates:
         return None
     low = min(candidates, key=lambda c: c[0])
-    if len(candidates) == 2 and abs(candidates[0][0] - candidates[1][0]) > 0.05:
-        high = max(candidates, key=lambda c: c[0])
-        text = f"{low[1]} and {high[1]} disagree: the lower ({kmh(low[0])}) holds"
-    elif len(candidates) == 2:
-        text = f"{candidates[0][1]} and {candidates[1][1]} agree"
+    names = [c[1] for c in candidates]
+    listed = " and ".join([", ".join(names[:-1]), names[-1]]) if len(names) > 1 else names[0]
+    if max(c[0] for c in candidates) - low[0] > 0.05:
+        text = f"{listed} disagree: the lower ({low[1]}) holds"
+    elif len(candidates) > 1:
+        text = f"{listed} agree"
     else:
         text = low[1]
     return Limit(low[0], text, tuple(c[2] for c in candidates))
