@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator
 
 from reasoning.clock import Clock
 from reasoning.lane_path import LanePath
@@ -149,15 +149,18 @@ class CannedScene(StrictModel):
     map: MapSpec = MapSpec()
     frames: list[FrameSpec] = Field(min_length=1)
 
-    @model_validator(mode="after")
-    def _last_frame_expects(self) -> CannedScene:
-        if self.frames[-1].expect is None:
-            raise ValueError("the last frame needs an 'expect'")
-        try:
-            Clock.parse(self.clock, self.weekday)
-        except ValueError as exc:
-            raise ValueError(f"clock: {exc}") from None
-        return self
+    @field_validator("clock")
+    @classmethod
+    def _clock_is_hhmm(cls, value: str) -> str:
+        Clock.parse(value, "mon")  # ValueError names the bad text
+        return value
+
+    @field_validator("frames")
+    @classmethod
+    def _last_frame_expects(cls, frames: list[FrameSpec]) -> list[FrameSpec]:
+        if frames and frames[-1].expect is None:
+            raise ValueError(f"the last frame (frames.{len(frames) - 1}) needs an 'expect'")
+        return frames
 
 
 def load_scene(path: Path) -> CannedScene:

@@ -148,7 +148,7 @@ def limit_at(s_m: float, ctx: MapContext, memory: SpeedMemory) -> Limit | None:
             (
                 record.limit_mps,
                 f"map {record.value:g} {record.unit}",
-                f"map:{record.source} {record.value:g} {record.unit}",
+                f"map:{record.source.removeprefix('map ')} {record.value:g} {record.unit}",
             )
         )
     if map_sign is not None:  # a map can contradict itself; the lower holds
@@ -190,7 +190,7 @@ def speed_limit_rule(
     cap = params.cruise_speed_mps
     evidence: tuple[str, ...] = ()
     if here is None:
-        text = f"no speed limit known here; cruising at {kmh(cap)}"
+        text = f"no speed limit from signs or map records here; cruising at {kmh(cap)}"
     else:
         cap = min(cap, here.limit_mps)
         text = f"limit {kmh(here.limit_mps)}: {here.text}"

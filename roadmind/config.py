@@ -6,6 +6,7 @@ Every error names the file and the dotted field path, e.g.
 
 from __future__ import annotations
 
+import difflib
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -41,16 +42,33 @@ def validate(model: type[M], data: Any, source: str) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        lines = []
-        for err in exc.errors():
-            loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
-            msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
-            if err["type"] == "extra_forbidden":
-                allowed = _allowed_keys(model, err["loc"][:-1])
-                if allowed:
-                    msg += f"; allowed keys: {', '.join(allowed)}"
-            lines.append(f"{source}: {loc}: {msg}")
-        raise ConfigError("\n".join(lines)) from None
+        raise ConfigError("\n".join(_messages(model, exc, source))) from None
+
+
+def _messages(model: type[BaseModel], exc: ValidationError, source: str) -> list[str]:
+    """One line per bad field: pydantic's union tags and "Value error, " dropped, a
+    misspelt key reported once with the key it was probably meant to be."""
+    errors = [(tuple(p for p in e["loc"] if "[" not in str(p)), e) for e in exc.errors()]
+    missing = {loc for loc, e in errors if e["type"] == "missing"}
+    meant: set[tuple] = set()
+    lines: list[str] = []
+    seen: set[tuple] = set()
+    for loc, err in errors:
+        if err["type"] == "extra_forbidden":
+            allowed = _allowed_keys(model, loc[:-1])
+            candidates = [a for a in allowed if (*loc[:-1], a) in missing]
+            close = difflib.get_close_matches(str(loc[-1]), candidates, n=1)
+            if close:
+                meant.add((*loc[:-1], close[0]))
+                msg = f"unknown key; did you mean {close[0]!r}?"
+            else:
+                msg = "unknown key" + (f"; allowed keys: {', '.join(allowed)}" if allowed else "")
+        else:
+            msg = str(err["msg"]).removeprefix("Value error, ")
+        if loc not in seen:
+            seen.add(loc)
+            lines.append((loc, f"{source}: {'.'.join(map(str, loc)) or '(top level)'}: {msg}"))
+    return [line for loc, line in lines if loc not in meant]
 
 
 def load_model(model: type[M], path: Path) -> M:

@@ -105,8 +105,9 @@ def cmd_drive(args: argparse.Namespace) -> int:
     for note in m["map_notes"]:  # type: ignore[union-attr]
         if "error" in note:
             print(f"roadmind: warning: {note['error']}", file=sys.stderr)
+    ended = " (interrupted: scored up to Ctrl-C)" if result.interrupted else ""
     print(
-        f"{scenario.name}: driving score {m['driving_score']} "
+        f"{scenario.name}{ended}: driving score {m['driving_score']} "
         f"(route {m['route_completion_pct']}%, penalty {m['infraction_penalty']}), "
         f"infractions {sum(m['infraction_counts'].values())}, "  # type: ignore[union-attr]
         f"speeding {m['speeding']['time_s']} s -> {out}/"  # type: ignore[index]
@@ -131,6 +132,7 @@ def cmd_scene(args: argparse.Namespace) -> int:
         failures = check_scene(scene)
         failed += bool(failures)
         print("  " + ("FAIL: " + "; ".join(failures) if failures else "ok"))
+    print(f"{len(args.files) - failed}/{len(args.files)} scenes ok")
     return 1 if failed else 0
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import yaml
+from tqdm import tqdm
 
 from reasoning.clock import Clock
 from reasoning.map_context import MapContext, NoteSpan, RouteSign, build_map_context
@@ -103,8 +104,9 @@ def drive(scenario: Scenario, out_dir: Path, options: DriveOptions | None = None
         interrupted = finished = False
         done = 0
         decision_ms: list[float] = []
+        bar = _progress(steps, options.progress, scenario.name)
         try:
-            for _ in _progress(range(steps), options.progress, scenario.name):
+            for _ in range(steps):
                 scene = perceive(frame)
                 t0 = time.perf_counter()
                 step = agent.step(frame.ego, scene)
@@ -112,6 +114,8 @@ def drive(scenario: Scenario, out_dir: Path, options: DriveOptions | None = None
                 _update_metrics(metrics, frame, step)
                 recorder.record(frame, scene, step, metrics.limit_mps, context)
                 done += 1
+                if bar is not None:
+                    bar.update()
                 if metrics.route_completion >= 1.0 and frame.ego.speed_mps < STOPPED_AT_GOAL_MPS:
                     finished = True
                     break
@@ -119,6 +123,10 @@ def drive(scenario: Scenario, out_dir: Path, options: DriveOptions | None = None
         except KeyboardInterrupt:
             interrupted = True
         finally:
+            if bar is not None:
+                if finished:  # the goal came before the time limit
+                    bar.set_postfix_str("goal reached")
+                bar.close()
             summary = metrics.summary()
             summary.update(
                 scenario=scenario.name,
@@ -175,12 +183,8 @@ def _update_metrics(metrics: DrivingMetrics, frame: SensorFrame, step: AgentStep
     )
 
 
-def _progress(steps: range, show: bool, name: str):
-    if not show:
-        return steps
-    from tqdm import tqdm
-
-    return tqdm(steps, desc=f"driving {name}", unit="step")
+def _progress(steps: int, show: bool, name: str) -> tqdm | None:
+    return tqdm(total=steps, desc=f"driving {name}", unit="step") if show else None
 
 
 def _write_config(out: Path, scenario: Scenario, options: DriveOptions, rig: RigConfig) -> None:

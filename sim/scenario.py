@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from reasoning.clock import Clock
 from roadmind.config import StrictModel, load_model
@@ -124,10 +124,11 @@ class Scenario(StrictModel):
 
     source: Path | None = Field(None, exclude=True)
 
-    @model_validator(mode="after")
-    def _clock_is_hhmm(self) -> Scenario:
-        Clock.parse(self.start_clock, self.weekday)  # ValueError names the bad text
-        return self
+    @field_validator("start_clock")
+    @classmethod
+    def _clock_is_hhmm(cls, value: str) -> str:
+        Clock.parse(value, "mon")  # ValueError names the bad text
+        return value
 
     def resolve_rig(self) -> RigConfig:
         if isinstance(self.rig, RigConfig):
