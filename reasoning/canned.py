@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from reasoning.clock import Clock
 from reasoning.lane_path import LanePath
@@ -55,12 +55,18 @@ class SpeedLimitSpec(StrictModel):
 
 
 class MapSignSpec(StrictModel):
-    type: Literal["speed_limit", "stop", "yield", "school_zone", "text"]
+    type: Literal["speed_limit", "stop", "yield"]  # zones come from map notes
     at_m: float  # stop line (stop, yield) or where it takes effect
     landmark_id: int | None = None
     value: float = 0.0
-    unit: str = ""
+    unit: Literal["", "km/h", "mph"] = ""  # speed_limit: km/h when not given, as on maps
     text: str = ""
+
+    @model_validator(mode="after")
+    def _limit_has_value(self) -> MapSignSpec:
+        if self.type == "speed_limit" and self.value <= 0:
+            raise ValueError("a speed_limit sign needs a value > 0")
+        return self
 
 
 class MapLightSpec(StrictModel):
@@ -188,7 +194,14 @@ def map_context(spec: MapSpec) -> MapContext:
             for sl in spec.speed_limits
         ),
         tuple(
-            RouteSign(SignType(g.type), g.at_m, g.landmark_id, g.value, g.unit, g.text)
+            RouteSign(
+                SignType(g.type),
+                g.at_m,
+                g.landmark_id,
+                g.value,
+                g.unit or ("km/h" if g.type == "speed_limit" else ""),
+                g.text,
+            )
             for g in sorted(spec.signs, key=lambda g: g.at_m)
         ),
         tuple(RouteLight(lt.landmark_id, lt.at_m) for lt in spec.lights),

@@ -5,21 +5,21 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-MINUTES_PER_DAY = 24 * 60
+from reasoning.map_text import MINUTES_PER_DAY, WEEKDAYS
+
 _HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 
 
 @dataclass(frozen=True, slots=True)
 class Clock:
-    """weekday: one of WEEKDAY_NAMES; minute_of_day in [0, 1440)."""
+    """weekday: one of WEEKDAYS; minute_of_day in [0, 1440)."""
 
     weekday: str
     minute_of_day: float
 
     def __post_init__(self) -> None:
-        if self.weekday not in WEEKDAY_NAMES:
-            raise ValueError(f"Clock.weekday must be one of {WEEKDAY_NAMES}, got {self.weekday!r}")
+        if self.weekday not in WEEKDAYS:
+            raise ValueError(f"Clock.weekday must be one of {WEEKDAYS}, got {self.weekday!r}")
         if not 0.0 <= self.minute_of_day < MINUTES_PER_DAY:
             raise ValueError(f"Clock.minute_of_day must be in [0, 1440), got {self.minute_of_day}")
 
@@ -35,8 +35,8 @@ class Clock:
         """The clock ``seconds`` later, rolling over midnight into the next weekday."""
         total = self.minute_of_day + seconds / 60.0
         days, minute = divmod(total, MINUTES_PER_DAY)
-        day = (WEEKDAY_NAMES.index(self.weekday) + int(days)) % 7
-        return Clock(WEEKDAY_NAMES[day], minute)
+        day = (WEEKDAYS.index(self.weekday) + int(days)) % 7
+        return Clock(WEEKDAYS[day], minute)
 
     def __str__(self) -> str:
         minute = int(self.minute_of_day)

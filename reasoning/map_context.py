@@ -9,6 +9,7 @@ A note that cannot be parsed stays in the context with its error, so it is repor
 
 from __future__ import annotations
 
+import dataclasses
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -109,6 +110,8 @@ class MapContext:
     crosswalks: tuple[RouteSpan, ...] = ()
     junctions: tuple[RouteSpan, ...] = ()
     notes: tuple[RouteNote, ...] = ()
+    off_route_ids: frozenset[int] = frozenset()  # map signs and lights that govern other lanes
+    problems: tuple[str, ...] = ()  # map records that could not be read, each with its place
 
     def speed_record_at(self, s_m: float) -> SpeedSegment | None:
         for seg in self.speed_limits:
@@ -122,15 +125,7 @@ class MapContext:
 
     def with_signs(self, extra: Sequence[RouteSign]) -> MapContext:
         signs = tuple(sorted((*self.signs, *extra), key=lambda g: g.s_m))
-        return MapContext(
-            self.path,
-            self.speed_limits,
-            signs,
-            self.lights,
-            self.crosswalks,
-            self.junctions,
-            self.notes,
-        )
+        return dataclasses.replace(self, signs=signs)
 
 
 # --------------------------------------------------------------------------- building
@@ -144,23 +139,28 @@ def build_map_context(
 ) -> MapContext:
     """Everything the map knows along ``path`` (a route planned on ``carla_map``)."""
     parser = parser or RuleBasedNoteParser()
-    signs, lights = _route_landmarks(carla_map, path)
+    problems: list[str] = []
+    signs, lights, off_route = _route_landmarks(carla_map, path, problems)
     return MapContext(
         path,
-        _speed_segments(carla_map, path),
+        _speed_segments(carla_map, path, problems),
         tuple(sorted(signs, key=lambda g: g.s_m)),
         tuple(sorted(lights, key=lambda lt: lt.s_m)),
         _crosswalk_spans(carla_map, path),
         _junction_spans(path),
         tuple(_route_note(path, note, parser) for note in notes if _note_range(path, note)),
+        frozenset(off_route),
+        tuple(problems),
     )
 
 
 def _route_landmarks(
-    carla_map: carla.Map, path: LanePath
-) -> tuple[list[RouteSign], list[RouteLight]]:
+    carla_map: carla.Map, path: LanePath, problems: list[str]
+) -> tuple[list[RouteSign], list[RouteLight], set[int]]:
+    """Landmarks whose stop line the route crosses; and the ids of all the others."""
     signs: dict[int, RouteSign] = {}
     lights: dict[int, RouteLight] = {}
+    elsewhere: set[int] = set()
     for lm in carla_map.get_all_landmarks():
         if lm.type != SIGNAL_TRAFFIC_LIGHT and lm.type not in SIGN_TYPES:
             continue
@@ -172,18 +172,34 @@ def _route_landmarks(
             continue
         s = line_on_path(path, landmark_stop_lines(carla_map, lm))
         if s is None:
-            continue
-        if lm.type == SIGNAL_TRAFFIC_LIGHT:
+            elsewhere.add(lm_id)
+        elif lm.type == SIGNAL_TRAFFIC_LIGHT:
             lights[lm_id] = RouteLight(lm_id, s)
         else:
+            unit = lm.unit or "km/h"  # the 274 catalogue sign's value is km/h unless stated
+            if lm.type == SIGNAL_SPEED_LIMIT and not _unit_ok(float(lm.value), unit):
+                problems.append(
+                    f"speed-limit sign {lm_id} on road {lm.road_id}: value {lm.value} "
+                    f"{unit!r} is not a speed limit; ignored"
+                )
+                continue
             signs[lm_id] = RouteSign(
-                SIGN_TYPES[lm.type], s, lm_id, float(lm.value), lm.unit or "", lm.text or ""
+                SIGN_TYPES[lm.type], s, lm_id, float(lm.value), unit, lm.text or ""
             )
-    return list(signs.values()), list(lights.values())
+    return list(signs.values()), list(lights.values()), elsewhere - signs.keys() - lights.keys()
 
 
-def _speed_segments(carla_map: carla.Map, path: LanePath) -> tuple[SpeedSegment, ...]:
-    records = _speed_records(carla_map.to_opendrive())
+def _unit_ok(value: float, unit: str) -> bool:
+    try:
+        return speed_to_mps(value, unit) > 0
+    except ValueError:
+        return False
+
+
+def _speed_segments(
+    carla_map: carla.Map, path: LanePath, problems: list[str]
+) -> tuple[SpeedSegment, ...]:
+    records = _speed_records(carla_map.to_opendrive(), problems)
     segments: list[SpeedSegment] = []
     for i in range(len(path.s)):
         found = _record_at(records, int(path.road[i]), int(path.lane[i]), float(path.odr_s[i]))
@@ -213,8 +229,9 @@ def _speed_segments(carla_map: carla.Map, path: LanePath) -> tuple[SpeedSegment,
 SpeedRecords = dict[tuple[int, int], list[tuple[float, float, str]]]
 
 
-def _speed_records(xodr: str) -> SpeedRecords:
-    """Lane ``<speed>`` records, with the road ``<type><speed>`` as the fallback."""
+def _speed_records(xodr: str, problems: list[str]) -> SpeedRecords:
+    """Lane ``<speed>`` records, with the road ``<type><speed>`` as the fallback.
+    Records with a unit that is not a speed unit are reported and left out."""
     root = ET.fromstring(xodr)
     records: SpeedRecords = {}
     for road in root.findall("road"):
@@ -236,9 +253,18 @@ def _speed_records(xodr: str) -> SpeedRecords:
                     for sp in lane.findall("speed")
                     if _numeric(sp.get("max"))
                 ]
-                records.setdefault(key, []).extend((s, v, u or "m/s") for s, v, u in own)
+                for s, v, u in own:
+                    if _unit_ok(v, u or "m/s"):
+                        records.setdefault(key, []).append((s, v, u or "m/s"))
+                    else:
+                        problems.append(
+                            f"speed record on road {road_id} lane {key[1]} at s={s:g}: "
+                            f"unit {u!r} is not km/h, mph or m/s; ignored"
+                        )
                 if not own and road_speeds:
-                    records[key].extend(road_speeds)
+                    records.setdefault(key, []).extend(
+                        r for r in road_speeds if _unit_ok(r[1], r[2])
+                    )
     for entries in records.values():
         entries.sort()
     return records

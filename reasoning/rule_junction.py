@@ -2,9 +2,10 @@
 
 A stop is a small state machine per line: approach -> full stop (below
 ``full_stop_mps`` within ``stop_zone_m`` of the line) -> wait until the junction is
-clear -> proceed. Waiting ends after ``max_wait_s`` once nothing is inside the
-junction itself, so the car never stops forever. A light that is dark, unknown or
-not seen for ``light_stale_s`` is treated as an all-way stop, as traffic law does.
+clear -> proceed. After ``max_wait_s`` only traffic moving in the junction or about
+to arrive holds the car (standing cars, or ones whose speed is unknown, no longer
+do), so it never stops forever. A light that is dark, unknown or not seen for
+``light_stale_s`` is treated as an all-way stop, as traffic law does.
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ from roadmind.messages import (
 LIGHT_MATCH_M = 15.0  # a perceived light this close to a map stop line is that line's light
 PERCEIVED_LIGHT_SETBACK_M = 1.0  # no map line: stop this far before the perceived light
 SAME_POLE_M = 8.0  # a perceived sign this close to a mapped one of its kind is that sign
+URGENT_ETA_S = 2.0  # after the longest wait, still give way to traffic this close in time
+URGENT_CLOSING_MPS = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +53,7 @@ class StopPoint:
 class StopState:
     stopped_at_s: float | None = None  # time of the full stop
     done: bool = False
+    done_why: str = ""  # the reason it went on, repeated until the line is behind
 
 
 @dataclass
@@ -66,6 +70,23 @@ class JunctionMemory:
     perceived: dict[str, StopPoint] = field(default_factory=dict)  # signs the map lacks
 
 
+@dataclass(frozen=True, slots=True)
+class Here:
+    """What every junction rule looks at in this frame."""
+
+    ego: EgoView
+    v_mps: float
+    time_s: float
+    objects: list[RouteObject]
+    ctx: MapContext
+    memory: JunctionMemory
+    params: RuleParams
+
+    @property
+    def front_s_m(self) -> float:
+        return self.ego.route_s_m + self.params.ego_half_length_m
+
+
 def junction_rules(
     ego: EgoView,
     v_mps: float,
@@ -77,40 +98,51 @@ def junction_rules(
     memory: JunctionMemory,
     params: RuleParams,
 ) -> list[Constraint]:
-    front = ego.route_s_m + params.ego_half_length_m
-    _remember_unmapped_signs(signs, ego, ctx, memory)
+    here = Here(ego, v_mps, time_s, objects, ctx, memory, params)
+    _remember_unmapped_signs(signs, here)
+    # Lights are looked at as far as a comfortable stop reaches, never less than the horizon.
+    light_horizon = max(
+        params.light_horizon_m, v_mps * v_mps / (2 * params.comfort_decel_mps2) + 3 * v_mps
+    )
     out: list[Constraint] = []
     for point in [*_stop_points(ego, lights, ctx), *memory.perceived.values()]:
-        d = point.s_m - front
-        if d < -params.stop_zone_m or d > params.light_horizon_m:
+        d = point.s_m - here.front_s_m
+        if d < -params.stop_zone_m:
             continue
         if point.kind == "light":
-            out += _light(point, d, v_mps, time_s, lights, objects, ego, ctx, memory, params)
-        else:
-            out += _sign_stop(point, d, v_mps, time_s, objects, ego, ctx, memory, params)
+            state, why = _light_state(point, lights, here)
+            if d <= light_horizon:
+                out += _light(point, d, state, why, here)
+        elif d <= params.light_horizon_m:
+            out += _sign_stop(point, d, here)
     return out
 
 
-def _remember_unmapped_signs(
-    signs: tuple[BevSign, ...], ego: EgoView, ctx: MapContext, memory: JunctionMemory
-) -> None:
-    """Stop and yield signs seen but not on the map: the line is taken at the sign."""
+def _remember_unmapped_signs(signs: tuple[BevSign, ...], here: Here) -> None:
+    """Stop and yield signs seen but not on the route's map: the line is taken at the sign.
+    Signs the map places elsewhere (another road) are not ours."""
+    ctx, memory = here.ctx, here.memory
     mapped = {g.landmark_id for g in ctx.signs if g.landmark_id is not None}
     for sign in signs:
         if sign.sign_type not in (SignType.STOP, SignType.YIELD) or sign.distance_m <= 0:
             continue
-        if sign.landmark_id is not None and sign.landmark_id in mapped:
+        if sign.landmark_id is not None and (
+            sign.landmark_id in mapped or sign.landmark_id in ctx.off_route_ids
+        ):
             continue
-        s_seen = ego.route_s_m + sign.distance_m
+        s = here.ego.route_s_m + sign.distance_m
         if any(  # the map's own sign, seen without its id (the pole stands by the line)
-            g.sign_type is sign.sign_type and abs(g.s_m - s_seen) < SAME_POLE_M for g in ctx.signs
+            g.sign_type is sign.sign_type and abs(g.s_m - s) < SAME_POLE_M for g in ctx.signs
         ):
             continue
         kind = "stop" if sign.sign_type is SignType.STOP else "yield"
-        s = ego.route_s_m + sign.distance_m
         key = f"{kind}:{sign.landmark_id}" if sign.landmark_id is not None else None
         if key is None:  # unlabelled: the same sign if seen again near the same place
-            near = [k for k, p in memory.perceived.items() if p.kind == kind and abs(p.s_m - s) < 8]
+            near = [
+                k
+                for k, p in memory.perceived.items()
+                if p.kind == kind and abs(p.s_m - s) < SAME_POLE_M
+            ]
             key = near[0] if near else f"{kind}@{s:.0f}"
         label = f"{kind} sign (not on the map)"
         memory.perceived[key] = StopPoint(key, kind, s, label, sign.landmark_id)
@@ -135,129 +167,75 @@ def _stop_points(ego: EgoView, lights: tuple[BevLight, ...], ctx: MapContext) ->
         for light in lights:
             if light.distance_m > 0:
                 s = ego.route_s_m + light.distance_m - PERCEIVED_LIGHT_SETBACK_M
-                key = (
-                    f"light:{light.landmark_id}"
-                    if light.landmark_id is not None
-                    else (f"light@{round(s / 10)}")
-                )
-                points.append(
-                    StopPoint(
-                        key, "light", s, f"light at {light.distance_m:.0f} m", light.landmark_id
-                    )
-                )
+                ident = light.landmark_id if light.landmark_id is not None else "ahead"
+                label = f"light at {light.distance_m:.0f} m"
+                points.append(StopPoint(f"light:{ident}", "light", s, label, light.landmark_id))
     return sorted(points, key=lambda p: p.s_m)
 
 
 # --------------------------------------------------------------------------- lights
 
 
-def _light(
-    point: StopPoint,
-    d: float,
-    v: float,
-    time_s: float,
-    lights: tuple[BevLight, ...],
-    objects: list[RouteObject],
-    ego: EgoView,
-    ctx: MapContext,
-    memory: JunctionMemory,
-    params: RuleParams,
-) -> list[Constraint]:
-    seen = _match_light(point, lights, ego, params)
+def _light_state(
+    point: StopPoint, lights: tuple[BevLight, ...], here: Here
+) -> tuple[LightState, str]:
+    """The light's state as remembered (UNKNOWN when stale), and why when not known."""
+    memory, time_s, params = here.memory, here.time_s, here.params
+    seen = _match_light(point, lights, here.ego)
     mem = memory.lights.get(point.key)
     if seen is not None:
         if mem is None or mem.state is not seen.state:
             # Going on at yellow stays decided through a flicker of doubt; red or
             # green starts afresh.
-            keep = (
-                mem is not None
-                and mem.committed
-                and seen.state
-                not in (
-                    LightState.RED,
-                    LightState.GREEN,
-                )
-            )
+            keep = mem is not None and mem.committed and seen.state is not LightState.RED
+            keep = keep and seen.state is not LightState.GREEN
             mem = memory.lights[point.key] = LightMemory(seen.state, time_s, committed=keep)
         mem.seen_at_s = time_s
-    state = LightState.UNKNOWN
-    if mem is not None and time_s - mem.seen_at_s <= params.light_stale_s:
-        state = mem.state
-    evidence = (
-        (f"light:{point.landmark_id} {state.value}",)
-        if point.landmark_id
-        else (f"light:{point.label} {state.value}",)
-    )
+    if mem is None:
+        return LightState.UNKNOWN, "not seen"
+    if time_s - mem.seen_at_s > params.light_stale_s:
+        return LightState.UNKNOWN, f"not seen for {time_s - mem.seen_at_s:.1f} s"
+    why = {LightState.OFF: "dark", LightState.UNKNOWN: "state unknown"}.get(mem.state, "")
+    return mem.state, why
+
+
+def _light(point: StopPoint, d: float, state: LightState, why: str, here: Here) -> list[Constraint]:
+    params, v = here.params, here.v_mps
+    mem = here.memory.lights.get(point.key)
+    evidence = (f"light:{point.landmark_id or point.label} {state.value}",)
     if d < -params.stop_margin_m:  # the front is across the line: clear the junction
         return []
     if state is LightState.GREEN:
-        memory.stops.pop(point.key, None)
-        return [
-            Constraint(
-                Action.PROCEED,
-                Reason("traffic_light", f"{point.label} green in {d:.0f} m: proceed", evidence),
-            )
-        ]
+        here.memory.stops.pop(point.key, None)
+        text = f"{point.label} green in {d:.0f} m: proceed"
+        return [Constraint(Action.PROCEED, Reason("traffic_light", text, evidence))]
     if state is LightState.RED:
         if mem is not None:
             mem.committed = False
-        return [
-            _stop(
-                point,
-                d,
-                "traffic_light",
-                f"{point.label} red: stop at the line in {d:.1f} m",
-                evidence,
-                params,
-            )
-        ]
+        text = f"{point.label} red: stop at the line in {d:.1f} m"
+        return [_stop(point, d, "traffic_light", text, evidence, params)]
     if state is LightState.YELLOW:
         assert mem is not None
         needed = v * v / (2.0 * max(d - params.stop_margin_m, 0.01))
         if mem.committed or needed > params.comfort_decel_mps2:
             mem.committed = True
-            return [
-                Constraint(
-                    Action.PROCEED,
-                    Reason(
-                        "traffic_light",
-                        f"{point.label} yellow in {d:.1f} m at {kmh(v)}: stopping would need "
-                        f"{needed:.1f} m/s² (> {params.comfort_decel_mps2:g}): dilemma zone, "
-                        "proceed",
-                        evidence,
-                    ),
-                )
-            ]
-        return [
-            _stop(
-                point,
-                d,
-                "traffic_light",
-                f"{point.label} yellow in {d:.1f} m: can stop at {needed:.1f} m/s², stop",
-                evidence,
-                params,
+            text = (
+                f"{point.label} yellow in {d:.1f} m at {kmh(v)}: stopping would need "
+                f"{needed:.1f} m/s² (> {params.comfort_decel_mps2:g}): dilemma zone, proceed"
             )
-        ]
-    if mem is None:
-        why = "not seen"
-    elif time_s - mem.seen_at_s > params.light_stale_s:
-        why = f"not seen for {time_s - mem.seen_at_s:.1f} s"
-    else:
-        why = "dark" if state is LightState.OFF else "state unknown"
+            return [Constraint(Action.PROCEED, Reason("traffic_light", text, evidence))]
+        text = f"{point.label} yellow in {d:.1f} m: can stop at {needed:.1f} m/s², stop"
+        return [_stop(point, d, "traffic_light", text, evidence, params)]
     if mem is not None and mem.committed:
         text = f"{point.label} {why} after going on at yellow: proceed"
         return [Constraint(Action.PROCEED, Reason("traffic_light", text, evidence))]
     point = StopPoint(
         point.key, "light", point.s_m, f"{point.label} ({why}: all-way stop)", point.landmark_id
     )
-    return _sign_stop(
-        point, d, v, time_s, objects, ego, ctx, memory, params, "traffic_light", evidence
-    )
+    return _sign_stop(point, d, here, "traffic_light", evidence)
 
 
-def _match_light(
-    point: StopPoint, lights: tuple[BevLight, ...], ego: EgoView, params: RuleParams
-) -> BevLight | None:
+def _match_light(point: StopPoint, lights: tuple[BevLight, ...], ego: EgoView) -> BevLight | None:
     if point.landmark_id is not None:
         for light in lights:
             if light.landmark_id == point.landmark_id:
@@ -280,17 +258,12 @@ def _match_light(
 def _sign_stop(
     point: StopPoint,
     d: float,
-    v: float,
-    time_s: float,
-    objects: list[RouteObject],
-    ego: EgoView,
-    ctx: MapContext,
-    memory: JunctionMemory,
-    params: RuleParams,
+    here: Here,
     rule: str | None = None,
     evidence: tuple[str, ...] = (),
 ) -> list[Constraint]:
-    state = memory.stops.setdefault(point.key, StopState())
+    params, v, time_s = here.params, here.v_mps, here.time_s
+    state = here.memory.stops.setdefault(point.key, StopState())
     if not evidence:
         evidence = (
             (f"landmark:{point.landmark_id}",)
@@ -301,87 +274,56 @@ def _sign_stop(
     if state.done:
         if d < -params.stop_margin_m:
             return []
-        return [Constraint(Action.PROCEED, Reason(rule, f"{point.label}: done, proceed", evidence))]
-    conflicts = crossing_traffic(point.s_m, objects, ego, ctx, params)
+        text = state.done_why or f"{point.label}: done, proceed"
+        return [Constraint(Action.PROCEED, Reason(rule, text, evidence))]
+    conflicts = crossing_traffic(point.s_m, here)
+    waited_out = _waited_out(state, time_s, conflicts, params)
+    holding = [] if waited_out else conflicts
+    who = ", ".join(c.label() for c in holding)
+    with_who = evidence + tuple(f"object:{c.label()}" for c in holding)
+    after_wait = " (waited the longest; only standing traffic left)" if conflicts else ""
     if point.kind == "yield":
         if d < -params.stop_margin_m:
             state.done = True
             return []
-        stopped = v < params.full_stop_mps and d < params.stop_zone_m
-        if stopped and state.stopped_at_s is None:
+        if v < params.full_stop_mps and d < params.stop_zone_m and state.stopped_at_s is None:
             state.stopped_at_s = time_s
-        if not conflicts or _waited_out(state, time_s, conflicts, params):
-            cap = braking_speed_mps(max(d, 0.0), params.comfort_decel_mps2, params.yield_speed_mps)
-            return [
-                Constraint(
-                    Action.YIELD,
-                    Reason(
-                        rule,
-                        f"{point.label} in {d:.0f} m: no crossing traffic, go on at "
-                        f"{kmh(params.yield_speed_mps)}",
-                        evidence,
-                    ),
-                    cap,
-                )
-            ]
-        return [
-            _stop(
-                point,
-                d,
-                rule,
-                f"{point.label}: give way to {', '.join(c.label() for c in conflicts)}",
-                evidence + tuple(f"object:{c.label()}" for c in conflicts),
-                params,
-                Action.YIELD,
-            )
-        ]
+        if holding:
+            text = f"{point.label}: give way to {who}"
+            return [_stop(point, d, rule, text, with_who, params, Action.YIELD)]
+        cap = braking_speed_mps(max(d, 0.0), params.comfort_decel_mps2, params.yield_speed_mps)
+        text = (
+            f"{point.label} in {d:.0f} m: no crossing traffic{after_wait}, go on at "
+            f"{kmh(params.yield_speed_mps)}"
+        )
+        return [Constraint(Action.YIELD, Reason(rule, text, evidence), cap)]
     # stop: a full stop first, then proceed when clear
     if state.stopped_at_s is None:
-        if v < params.full_stop_mps and d < params.stop_zone_m:
-            state.stopped_at_s = time_s
-        else:
-            return [
-                _stop(
-                    point,
-                    d,
-                    rule,
-                    f"{point.label}: full stop at the line in {d:.1f} m",
-                    evidence,
-                    params,
-                )
-            ]
+        if v >= params.full_stop_mps or d >= params.stop_zone_m:
+            text = f"{point.label}: full stop at the line in {d:.1f} m"
+            return [_stop(point, d, rule, text, evidence, params)]
+        state.stopped_at_s = time_s
     held = time_s - state.stopped_at_s
-    if held >= params.stop_hold_s and (
-        not conflicts or _waited_out(state, time_s, conflicts, params)
-    ):
+    if held >= params.stop_hold_s and not holding:
         state.done = True
-        waited = "" if not conflicts else f" after waiting {held:.0f} s"
-        return [
-            Constraint(
-                Action.PROCEED,
-                Reason(rule, f"{point.label}: stopped, junction clear{waited}, proceed", evidence),
-            )
-        ]
-    who = ", ".join(c.label() for c in conflicts) or "the full stop"
-    return [
-        _stop(
-            point,
-            d,
-            rule,
-            f"{point.label}: stopped, waiting for {who}",
-            evidence + tuple(f"object:{c.label()}" for c in conflicts),
-            params,
-        )
-    ]
+        text = f"{point.label}: stopped {held:.1f} s, junction clear{after_wait}, proceed"
+        state.done_why = text
+        return [Constraint(Action.PROCEED, Reason(rule, text, evidence))]
+    text = f"{point.label}: stopped, waiting for {who or 'the full stop'}"
+    return [_stop(point, d, rule, text, with_who, params)]
 
 
 def _waited_out(
     state: StopState, time_s: float, conflicts: list[Conflict], params: RuleParams
 ) -> bool:
-    """After the longest wait, only traffic already inside the junction holds the car."""
+    """After the longest wait, only traffic moving in the junction or about to arrive
+    holds the car; standing cars and ones of unknown speed no longer do."""
     if state.stopped_at_s is None or time_s - state.stopped_at_s < params.max_wait_s:
         return False
-    return not any(c.inside for c in conflicts)
+    return not any(
+        (c.inside and c.moving) or (c.eta_s < URGENT_ETA_S and c.closing_mps > URGENT_CLOSING_MPS)
+        for c in conflicts
+    )
 
 
 def _stop(
@@ -401,24 +343,22 @@ def _stop(
 class Conflict:
     ob: RouteObject
     inside: bool  # within conflict_radius_m of the junction centre
+    moving: bool  # known to move; False when its speed is unknown
+    closing_mps: float  # towards the junction centre
+    eta_s: float  # until it reaches the conflict circle (0 inside, inf when not closing)
 
     def label(self) -> str:
         return self.ob.label()
 
 
-def crossing_traffic(
-    line_s_m: float,
-    objects: list[RouteObject],
-    ego: EgoView,
-    ctx: MapContext,
-    params: RuleParams,
-) -> list[Conflict]:
+def crossing_traffic(line_s_m: float, here: Here) -> list[Conflict]:
     """Road users that would meet the car in the junction after ``line_s_m``: inside
-    it and moving, or arriving within ``yield_gap_s``. Traffic in the car's own lane
-    (leaders, followers) is the following rule's business."""
-    centre = _junction_centre(line_s_m, ctx)
+    it, or arriving within ``yield_gap_s``. Traffic in the car's own lane (leaders,
+    followers) is the following rule's business."""
+    params, ego = here.params, here.ego
+    centre = _junction_centre(line_s_m, here.ctx)
     out = []
-    for ob in objects:
+    for ob in here.objects:
         if ob.obj.object_class not in (ObjectClass.VEHICLE, ObjectClass.UNKNOWN):
             continue
         if abs(ob.lateral_m) < params.lane_half_width_m:
@@ -429,15 +369,18 @@ def crossing_traffic(
         inside = dist < params.conflict_radius_m
         if not ob.velocity_known:
             if inside:
-                out.append(Conflict(ob, True))
+                out.append(Conflict(ob, True, False, 0.0, 0.0))
             continue
         vel = ego.pose.rotation[:2, :2] @ ob.obj.velocity_mps[:2]
         closing = -float(rel @ vel) / max(dist, 1e-6)
         moving = float(np.linalg.norm(vel)) > 0.5
-        if inside and moving:
-            out.append(Conflict(ob, True))
-        elif closing > 0.5 and (dist - params.conflict_radius_m) / closing < params.yield_gap_s:
-            out.append(Conflict(ob, False))
+        eta = (
+            0.0
+            if inside
+            else ((dist - params.conflict_radius_m) / closing if closing > 0.5 else float("inf"))
+        )
+        if (inside and moving) or (not inside and eta < params.yield_gap_s):
+            out.append(Conflict(ob, inside, moving, closing, eta))
     return out
 
 

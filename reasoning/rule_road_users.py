@@ -88,7 +88,7 @@ def lead_vehicle_rules(
         gap = ob.s_m - ob.half_length_m - front_s_m
         if ob.obj.object_class is ObjectClass.PEDESTRIAN or gap < -1.0:
             continue
-        if abs(ob.lateral_m) > params.lane_half_width_m + float(ob.obj.extent_m[1]) * 0.5:
+        if abs(ob.lateral_m) - ob.half_width_m > params.corridor_half_m:
             continue
         if gap > params.follow_horizon_m:
             continue

@@ -11,7 +11,13 @@ from dataclasses import dataclass, field
 
 from reasoning.clock import Clock
 from reasoning.map_context import MapContext, RouteSign
-from reasoning.map_text import MapTextError, NoteParser, TextConstraint, ZoneKind
+from reasoning.map_text import (
+    MAX_SPEED_VALUE,
+    MapTextError,
+    NoteParser,
+    TextConstraint,
+    ZoneKind,
+)
 from reasoning.rule_types import Constraint, EgoView, RuleParams, braking_speed_mps, kmh
 from roadmind.messages import Action, BevSign, Reason, SignType
 from roadmind.units import speed_to_mps
@@ -74,7 +80,7 @@ def observe_signs(
                     )
                 )
                 continue
-            if sign.value <= 0 or sign.value > 250:
+            if sign.value <= 0 or sign.value > MAX_SPEED_VALUE:
                 notes.append(
                     Reason(
                         "signs",
@@ -243,7 +249,12 @@ def zone_rules(
         if zone is None:
             continue
         start = seen.sign.s_m
-        covered = any(z[0] - SAME_SIGN_M <= start <= z[1] and z[2].kind is zone.kind for z in zones)
+        covered = any(  # a map note of the same kind says where the zone ends
+            n.constraint is not None
+            and n.constraint.kind is zone.kind
+            and n.s_from_m - SAME_SIGN_M <= start <= n.s_to_m
+            for n in ctx.notes
+        )
         if covered or start + params.sign_zone_m < front or start > front + HORIZON_M:
             continue
         zones.append((start, start + params.sign_zone_m, zone, f"sign:{seen.sign.label()}"))

@@ -39,7 +39,8 @@ class RuleParams:
     yield_speed_mps: float = 15 / 3.6  # approach speed at a yield line
     yield_gap_s: float = 4.5  # crossing traffic closer than this in time has the way
     conflict_radius_m: float = 12.0  # around the junction centre
-    lane_half_width_m: float = 1.6  # an object closer to the route than this is in the path
+    lane_half_width_m: float = 1.6  # an object centre closer to the route than this is in our lane
+    corridor_half_m: float = 1.25  # our half width plus a margin: a footprint inside is in the path
     ped_margin_m: float = 1.0  # pedestrians this much beyond the lane edge count as in it
     ped_band_m: float = 7.0  # pedestrians within this of the route may be entering it
     ped_clearance_m: float = 3.0  # stop this far before a pedestrian
@@ -64,20 +65,18 @@ class EgoView:
 
 @dataclass(frozen=True, slots=True)
 class RouteObject:
-    """A BEV object in route coordinates: s ahead along the route, lateral (right +),
-    velocity along the route and towards the route's right [m/s]."""
+    """A BEV object in route coordinates: centre s along the route and lateral offset
+    (right +), velocity along the route and towards its right [m/s], and the half
+    extents of its footprint along and across the route (heading taken into account)."""
 
     obj: BevObject
     s_m: float
     lateral_m: float
     v_along_mps: float
     v_lateral_mps: float
-    speed_mps: float
     velocity_known: bool
-
-    @property
-    def half_length_m(self) -> float:
-        return float(self.obj.extent_m[0])
+    half_length_m: float
+    half_width_m: float
 
     def label(self) -> str:
         return f"{self.obj.object_class.value} track {self.obj.track_id}"
@@ -105,6 +104,9 @@ def to_route(objects: tuple[BevObject, ...], ego: EgoView, ctx: MapContext) -> l
         normal = np.array([-tangent[1], tangent[0]])  # right of the route (CARLA y right)
         known = bool(np.all(np.isfinite(obj.velocity_mps[:2])))
         v_world = rot @ obj.velocity_mps[:2] if known else np.zeros(2)
+        rel = ego.pose.yaw_rad + obj.yaw_rad - yaw
+        ex, ey = float(obj.extent_m[0]), float(obj.extent_m[1])
+        c, s_ = abs(math.cos(rel)), abs(math.sin(rel))
         out.append(
             RouteObject(
                 obj,
@@ -112,8 +114,9 @@ def to_route(objects: tuple[BevObject, ...], ego: EgoView, ctx: MapContext) -> l
                 lateral,
                 float(v_world @ tangent),
                 float(v_world @ normal),
-                float(np.linalg.norm(v_world)),
                 known,
+                ex * c + ey * s_,
+                ex * s_ + ey * c,
             )
         )
     return out

@@ -71,9 +71,10 @@ class RuleEngine:
             constraints.append(Constraint(Action.SLOW, why, min(p.caution_speed_mps, v + 1.0)))
         self._last_speed_mps = v
         front = ego.route_s_m + p.ego_half_length_m
-        located = [o for o in scene.objects if np.all(np.isfinite(o.position_m))]
-        if len(located) < len(scene.objects):
-            lost = [o.track_id for o in scene.objects if o not in located]
+        finite = [bool(np.all(np.isfinite(o.position_m))) for o in scene.objects]
+        located = [o for o, ok in zip(scene.objects, finite, strict=True) if ok]
+        if not all(finite):
+            lost = [o.track_id for o, ok in zip(scene.objects, finite, strict=True) if not ok]
             notes.append(Reason("perception", f"ignored objects without a position: tracks {lost}"))
         objects = to_route(tuple(located), ego, ctx)
 
