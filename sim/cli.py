@@ -105,6 +105,8 @@ def cmd_drive(args: argparse.Namespace) -> int:
     for note in m["map_notes"]:  # type: ignore[union-attr]
         if "error" in note:
             print(f"roadmind: warning: {note['error']}", file=sys.stderr)
+    for problem in m["map_problems"]:  # type: ignore[union-attr]
+        print(f"roadmind: warning: map {scenario.map}: {problem}", file=sys.stderr)
     ended = " (interrupted: scored up to Ctrl-C)" if result.interrupted else ""
     print(
         f"{scenario.name}{ended}: driving score {m['driving_score']} "
@@ -258,7 +260,7 @@ def build_parser() -> argparse.ArgumentParser:
     scenario_args(p)
     p.add_argument(
         "--perception",
-        choices=["oracle"],
+        choices=["oracle"],  # sim.drive.PERCEPTION; listed here so --help stays light
         default="oracle",
         help="where the BEV scene comes from: oracle = the world's ground truth",
     )

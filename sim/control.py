@@ -87,8 +87,10 @@ class LongitudinalController:
             slope = (target_mps - self._prev_target_mps) / dt_s
         self._prev_target_mps = target_mps
         feed = min(max(slope, -p.comfort_decel_mps2), 0.0) if target_mps < speed_mps + 1 else 0.0
-        accel = max(-p.comfort_decel_mps2, min(p.max_accel_mps2, feed + self.pid.step(
-            target_mps - speed_mps, dt_s)))
+        accel = max(
+            -p.comfort_decel_mps2,
+            min(p.max_accel_mps2, feed + self.pid.step(target_mps - speed_mps, dt_s)),
+        )
         if stop_distance_m is not None:
             room = stop_distance_m - p.stop_margin_m
             if room <= 0.05 and speed_mps < 0.3:

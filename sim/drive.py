@@ -9,6 +9,7 @@ writes everything recorded so far (metrics say ``"interrupted": true``).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from collections.abc import Callable
@@ -20,10 +21,11 @@ import yaml
 from tqdm import tqdm
 
 from reasoning.clock import Clock
-from reasoning.map_context import MapContext, NoteSpan, RouteSign, build_map_context
+from reasoning.map_context import MapContext, NoteSpan, RouteNote, RouteSign, build_map_context
+from reasoning.map_text import MapTextError, parse_note
 from reasoning.rule_types import RuleParams
 from reasoning.stop_lines import line_on_path
-from roadmind.messages import BevScene, ObjectClass, SensorFrame
+from roadmind.messages import BevScene, ObjectClass, SensorFrame, SignType
 from roadmind.serialize import to_dict
 from roadmind.units import kmh_to_mps
 from sim.agent import Agent, AgentStep
@@ -142,6 +144,7 @@ def drive(scenario: Scenario, out_dir: Path, options: DriveOptions | None = None
                     else {"text": n.text, "error": n.error}
                     for n in context.notes
                 ],
+                map_problems=list(context.problems),
             )
             recorder.close(summary)
     return DriveResult(
@@ -157,16 +160,32 @@ def route_context(world: EmbeddedWorld) -> MapContext:
 
 
 def truth_context(world: EmbeddedWorld, context: MapContext) -> MapContext:
-    """The map context plus every sign the scenario put up: what the law says."""
+    """The map context plus every sign the scenario put up: what the law says. A zone
+    sign with no map note of its kind over it makes a zone of the rules' sign reach."""
     assert world.static is not None
-    extra = []
+    extra, zones = [], []
     for sign in world.static.signs:
         if sign.sign_id < SCENARIO_SIGN_ID_BASE:
             continue
         s = line_on_path(context.path, sign.stop_lines)
-        if s is not None:
-            extra.append(RouteSign(sign.sign_type, s, None, sign.value, sign.unit, sign.text))
-    return context.with_signs(extra)
+        if s is None:
+            continue
+        extra.append(RouteSign(sign.sign_type, s, None, sign.value, sign.unit, sign.text))
+        if sign.sign_type in (SignType.SCHOOL_ZONE, SignType.TEXT):
+            try:
+                zone = parse_note(" ".join(sign.text.split()))
+            except MapTextError:
+                continue  # a sign that states no cap sets no limit
+            covered = any(
+                n.constraint is not None
+                and n.constraint.kind is zone.kind
+                and n.s_from_m - 10.0 <= s <= n.s_to_m
+                for n in context.notes
+            )
+            if not covered:
+                zones.append(RouteNote(s, s + RuleParams().sign_zone_m, sign.text, zone))
+    truth = context.with_signs(extra)
+    return dataclasses.replace(truth, notes=truth.notes + tuple(zones))
 
 
 def _update_metrics(metrics: DrivingMetrics, frame: SensorFrame, step: AgentStep) -> None:

@@ -14,21 +14,10 @@ from dataclasses import dataclass, field
 import carla
 import numpy as np
 
+from reasoning.map_context import SIGN_TYPES, SIGNAL_TRAFFIC_LIGHT
 from reasoning.stop_lines import StopLine, landmark_stop_lines
 from roadmind.messages import SignType
-from sim.road_map import (
-    SIGNAL_SPEED_LIMIT,
-    SIGNAL_STOP,
-    SIGNAL_TRAFFIC_LIGHT,
-    SIGNAL_YIELD,
-    RoadMap,
-)
-
-SIGN_TYPES = {
-    SIGNAL_SPEED_LIMIT: SignType.SPEED_LIMIT,
-    SIGNAL_STOP: SignType.STOP,
-    SIGNAL_YIELD: SignType.YIELD,
-}
+from sim.road_map import RoadMap
 
 
 @dataclass

@@ -14,13 +14,13 @@ import numpy as np
 from roadmind.frames import Pose
 from roadmind.messages import BevLight, BevObject, BevScene, BevSign, SensorFrame
 from roadmind.units import wrap_angle_rad
+from sim.embedded import SCENARIO_SIGN_ID_BASE  # scenario-added signs are not map landmarks
 
 OBJECT_RANGE_M = 80.0
 SIGN_RANGE_M = 60.0
 LIGHT_RANGE_M = 90.0
 FACING_COS = math.cos(math.radians(50))  # governs our direction of travel
 MAX_LATERAL_M = 15.0
-MAP_LANDMARK_ID_LIMIT = 900_000  # ids above belong to scenario-added signs, not to the map
 
 
 def oracle_scene(frame: SensorFrame) -> BevScene:
@@ -57,7 +57,7 @@ def oracle_scene(frame: SensorFrame) -> BevScene:
                     value=sign.value,
                     unit=sign.unit,
                     text=sign.text,
-                    landmark_id=sign.sign_id if sign.sign_id < MAP_LANDMARK_ID_LIMIT else None,
+                    landmark_id=sign.sign_id if sign.sign_id < SCENARIO_SIGN_ID_BASE else None,
                 )
             )
     lights = []

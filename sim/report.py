@@ -58,7 +58,6 @@ _GRID_COLOR = (55, 60, 70)
 _GRID_STEP_M = 10.0
 _ROUTE_COLOR = (90, 140, 255)
 _EGO_COLOR = (255, 255, 255)
-_EGO_HALF_LENGTH_M = 2.3
 _EGO_HALF_WIDTH_M = 0.9
 _ARROW_HORIZON_S = 1.0  # velocity arrows show where the object is in this many seconds
 _MIN_ARROW_SPEED_MPS = 0.3
@@ -261,6 +260,7 @@ def _draw_bev(
     route_ego_xy: np.ndarray | None,
     size_px: int,
     extent_m: float,
+    ego_half_length_m: float,
 ) -> Image.Image:
     img = Image.new("RGB", (size_px, size_px), _BEV_BACKGROUND)
     draw = ImageDraw.Draw(img)
@@ -291,7 +291,7 @@ def _draw_bev(
             draw.line([tuple(p) for p in uv.tolist()], fill=_ROUTE_COLOR, width=3, joint="curve")
 
     if decision.stop_distance_m is not None:
-        _, v = to_px(decision.stop_distance_m, 0.0)
+        _, v = to_px(ego_half_length_m + decision.stop_distance_m, 0.0)  # from the bumper
         draw.line((0, v, size_px, v), fill=STOP_LINE_COLOR, width=3)
         draw.text(
             (size_px - 4, v - 3),
@@ -336,8 +336,8 @@ def _draw_bev(
             (u - 5, v - 5, u + 5, v + 5), fill=LIGHT_COLORS[light.state], outline=(255, 255, 255)
         )
 
-    eu0, ev0 = to_px(_EGO_HALF_LENGTH_M, -_EGO_HALF_WIDTH_M)
-    eu1, ev1 = to_px(-_EGO_HALF_LENGTH_M, _EGO_HALF_WIDTH_M)
+    eu0, ev0 = to_px(ego_half_length_m, -_EGO_HALF_WIDTH_M)
+    eu1, ev1 = to_px(-ego_half_length_m, _EGO_HALF_WIDTH_M)
     draw.rectangle((eu0, ev0, eu1, ev1), outline=_EGO_COLOR, width=2)
 
     draw.text(
@@ -367,12 +367,15 @@ def compose_frame(
     hud: Sequence[str],
     bev_extent_m: float = 40.0,
     ego_speed_mps: float | None = None,
+    ego_half_length_m: float = 2.35,
 ) -> np.ndarray:
     """One video frame, (H, W + H, 3) uint8 RGB for an (H, W) camera image.
 
     Left: the camera (a dark 960x540 placeholder when None) with ``boxes`` and a HUD strip
     at the top: the action, target speed, ``ego_speed_mps`` when given, the stop distance
     when set, and the first three lines of ``hud``.
+    The stop line is drawn ``stop_distance_m`` ahead of the front bumper
+    (``ego_half_length_m`` ahead of the ego centre).
     Right: an H x H bird's-eye panel in the ego frame (x forward -> up, y right -> right),
     ego centre at (H/2, 2H/3) and ``bev_extent_m`` metres ahead of it filling the 2H/3
     pixels above; route_ego_xy: (M, 2) route points in the ego frame [m].
@@ -381,7 +384,7 @@ def compose_frame(
         raise ValueError(f"compose_frame bev_extent_m must be positive, got {bev_extent_m}")
     camera = _draw_camera(camera_bgra, boxes, decision, hud, ego_speed_mps)
     width_px, height_px = camera.size
-    bev = _draw_bev(scene, decision, route_ego_xy, height_px, bev_extent_m)
+    bev = _draw_bev(scene, decision, route_ego_xy, height_px, bev_extent_m, ego_half_length_m)
     out = np.empty((height_px, width_px + height_px, 3), dtype=np.uint8)
     out[:, :width_px] = np.asarray(camera)
     out[:, width_px:] = np.asarray(bev)

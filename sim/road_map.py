@@ -17,12 +17,6 @@ from roadmind.errors import UserError
 
 MAPS_DIR = Path(__file__).resolve().parent.parent / "configs" / "maps"
 
-# OpenDRIVE signal types roadmind understands (German catalogue, as CARLA uses).
-SIGNAL_SPEED_LIMIT = "274"
-SIGNAL_STOP = "206"
-SIGNAL_YIELD = "205"
-SIGNAL_TRAFFIC_LIGHT = "1000001"
-
 
 @dataclass(frozen=True, slots=True)
 class LaneInfo:

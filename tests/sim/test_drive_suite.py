@@ -26,8 +26,17 @@ def _drive(name: str, out: Path, **kw: object) -> drive_module.DriveResult:
 
 
 def test_suite_has_the_issue_scenarios() -> None:
-    wanted = {"stop_sign", "default", "speed_limits", "school_zone", "school_zone_outside_hours",
-              "pedestrian_crossing", "lead_vehicle_braking", "yield_t_junction", "road_works"}
+    wanted = {
+        "stop_sign",
+        "default",
+        "speed_limits",
+        "school_zone",
+        "school_zone_outside_hours",
+        "pedestrian_crossing",
+        "lead_vehicle_braking",
+        "yield_t_junction",
+        "road_works",
+    }
     assert wanted <= set(SUITE)
 
 

@@ -84,8 +84,15 @@ def test_a_pole_is_a_static_collision() -> None:
 
 
 def test_speeding_time_distance_and_excess() -> None:
-    m = _metrics({"length_m": 500, "speed_limits": [
-        {"from_m": 0, "to_m": 100, "value": 50}, {"from_m": 100, "to_m": 500, "value": 30}]})
+    m = _metrics(
+        {
+            "length_m": 500,
+            "speed_limits": [
+                {"from_m": 0, "to_m": 100, "value": 50},
+                {"from_m": 100, "to_m": 500, "value": 30},
+            ],
+        }
+    )
     _run(m, [60 / 3.6] * 200 + [30 / 3.6] * 100)  # 10 s at 60 km/h: over 50, then over 30
     sp = m.summary()["speeding"]
     assert sp["max_over_kmh"] == pytest.approx(30.0, abs=0.1)
@@ -96,8 +103,12 @@ def test_speeding_time_distance_and_excess() -> None:
 
 
 def test_school_zone_only_inside_its_hours() -> None:
-    spec = {"length_m": 300, "notes": [
-        {"from_m": 50, "to_m": 150, "text": "School zone: 20 mph 7:00-9:00 on school days"}]}
+    spec = {
+        "length_m": 300,
+        "notes": [
+            {"from_m": 50, "to_m": 150, "text": "School zone: 20 mph 7:00-9:00 on school days"}
+        ],
+    }
     inside = _metrics(spec, clock="08:00", weekday="tue")
     _run(inside, [40 / 3.6] * 400)
     saturday = _metrics(spec, clock="08:00", weekday="sat")

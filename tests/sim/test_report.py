@@ -182,7 +182,7 @@ def test_compose_frame_draws_stop_line_objects_and_boxes() -> None:
     )
     assert np.array_equal(camera, before), "the caller's camera array must stay untouched"
 
-    row, col = _bev_px(stop_m, -25.0)
+    row, col = _bev_px(2.35 + stop_m, -25.0)  # measured from the front bumper
     assert tuple(frame[row, col]) == STOP_LINE_COLOR
     assert tuple(frame[_bev_px(15.0, -15.0)]) == CLASS_COLORS[ObjectClass.PEDESTRIAN]
     vehicle = CLASS_COLORS[ObjectClass.VEHICLE]
