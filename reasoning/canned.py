@@ -272,10 +272,13 @@ def run_scene(scene: CannedScene) -> list[tuple[int, Explained]]:
     return out
 
 
-def check_scene(scene: CannedScene) -> list[str]:
-    """Every expectation that does not hold, as a sentence; empty when the scene passes."""
+def check_scene(
+    scene: CannedScene, results: list[tuple[int, Explained]] | None = None
+) -> list[str]:
+    """Every expectation that does not hold, as a sentence; empty when the scene passes.
+    ``results``: what ``run_scene`` returned, to check without running it again."""
     failures = []
-    for index, explained in run_scene(scene):
+    for index, explained in results if results is not None else run_scene(scene):
         expect = scene.frames[index].expect
         if expect is not None:
             failures += [f"frame {index}: {f}" for f in _check(expect, explained)]

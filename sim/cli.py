@@ -125,13 +125,14 @@ def cmd_scene(args: argparse.Namespace) -> int:
         path = Path(name)
         scene = load_scene(path)
         print(f"{path}: {scene.description}")
-        for index, explained in run_scene(scene):
+        results = run_scene(scene)
+        for index, explained in results:
             d = explained.decision
             stop = f", stop in {d.stop_distance_m:.1f} m" if d.stop_distance_m is not None else ""
             print(f"  frame {index}: {d.action.value} at {d.target_speed_mps * 3.6:.1f} km/h{stop}")
             for reason in d.reasons:
                 print(f"    [{reason.rule}] {reason.text}")
-        failures = check_scene(scene)
+        failures = check_scene(scene, results)
         failed += bool(failures)
         print("  " + ("FAIL: " + "; ".join(failures) if failures else "ok"))
     print(f"{len(args.files) - failed}/{len(args.files)} scenes ok")

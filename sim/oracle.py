@@ -18,7 +18,7 @@ from sim.embedded import SCENARIO_SIGN_ID_BASE  # scenario-added signs are not m
 
 OBJECT_RANGE_M = 80.0
 SIGN_RANGE_M = 60.0
-LIGHT_RANGE_M = 90.0
+LIGHT_RANGE_M = 150.0  # a comfortable stop from 90 km/h needs 125 m
 FACING_COS = math.cos(math.radians(50))  # governs our direction of travel
 MAX_LATERAL_M = 15.0
 
