@@ -645,6 +645,25 @@ def build_t_junction_yield() -> ET.Element:
     return finish(odr)
 
 
+T_JUNCTION_LIGHT_IDS = {1: "601", 2: "602", 3: "603"}
+T_JUNCTION_CONTROLLERS = (
+    ControllerSpec("1", "main", (T_JUNCTION_LIGHT_IDS[1], T_JUNCTION_LIGHT_IDS[2])),
+    ControllerSpec("2", "minor", (T_JUNCTION_LIGHT_IDS[3],)),
+)
+
+
+def build_t_junction_signals() -> ET.Element:
+    """The T-junction with a light on every approach (held out for validation data)."""
+    signals = {
+        arm.road_id: [traffic_light(T_JUNCTION_LIGHT_IDS[arm.road_id], arm)]
+        for arm in T_JUNCTION_ARMS
+    }
+    odr = build_junction_network("t_junction_signals", T_JUNCTION_ARMS, signals, {})
+    root = finish(odr)
+    add_controllers(root, JUNCTION_ID, T_JUNCTION_CONTROLLERS)
+    return root
+
+
 CROSSWALK_ROAD_LENGTH = 300.0
 MID_BLOCK_CROSSWALK_S = 150.0
 CROSSWALK_MAP_LIMITS: tuple[tuple[str, float, Orientation], ...] = (
@@ -679,6 +698,7 @@ MAPS: dict[str, Callable[[], ET.Element]] = {
     "four_way_signals": build_four_way_signals,
     "four_way_stop": build_four_way_stop,
     "t_junction_yield": build_t_junction_yield,
+    "t_junction_signals": build_t_junction_signals,
     "crosswalk": build_crosswalk,
 }
 

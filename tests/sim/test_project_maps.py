@@ -23,8 +23,15 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 MAPS_DIR = REPO_ROOT / "configs" / "maps"
 GENERATOR = REPO_ROOT / "scripts" / "generate_maps.py"
 
-MAP_NAMES = ("straight_speed", "four_way_signals", "four_way_stop", "t_junction_yield", "crosswalk")
-JUNCTION_MAPS = ("four_way_signals", "four_way_stop", "t_junction_yield")
+MAP_NAMES = (
+    "straight_speed",
+    "four_way_signals",
+    "four_way_stop",
+    "t_junction_yield",
+    "t_junction_signals",
+    "crosswalk",
+)
+JUNCTION_MAPS = ("four_way_signals", "four_way_stop", "t_junction_yield", "t_junction_signals")
 JUNCTION_ID = 1000
 
 SPEED_LIMIT, STOP, YIELD, TRAFFIC_LIGHT = "274", "206", "205", "1000001"
@@ -64,6 +71,10 @@ EXPECTED_LANDMARKS: dict[str, tuple[Landmark, ...]] = {
     ),
     "four_way_stop": tuple(Landmark(f"30{road}", STOP, road, 6.0, "-", (1,)) for road in ARM_ROADS),
     "t_junction_yield": (Landmark("401", YIELD, 3, 2.0, "-", (1,)),),
+    "t_junction_signals": tuple(
+        Landmark(f"60{road}", TRAFFIC_LIGHT, road, 6.0, "-", (1,), dynamic=True)
+        for road in (1, 2, 3)
+    ),
     "crosswalk": (
         _limit("501", 20.0, "+", 30.0, (-1,)),
         _limit("502", 280.0, "-", 30.0, (1,)),
@@ -76,6 +87,7 @@ EXPECTED_CROSSWALK_CENTRES: dict[str, tuple[tuple[float, float], ...]] = {
     "four_way_signals": ((15.0, 0.0), (0.0, -15.0), (-15.0, 0.0), (0.0, 15.0)),
     "four_way_stop": ((15.0, 0.0), (0.0, -15.0), (-15.0, 0.0), (0.0, 15.0)),
     "t_junction_yield": (),
+    "t_junction_signals": (),
     "crosswalk": ((150.0, 0.0),),
 }
 
@@ -92,9 +104,19 @@ EXPECTED_ROADS: dict[str, dict[int, tuple[float, dict[int, tuple[carla.LaneType,
     "four_way_signals": {road: (120.0, _TOWN_LANES) for road in ARM_ROADS},
     "four_way_stop": {road: (120.0, _TOWN_LANES) for road in ARM_ROADS},
     "t_junction_yield": {1: (150.0, _TOWN_LANES), 2: (150.0, _TOWN_LANES), 3: (100.0, _TOWN_LANES)},
+    "t_junction_signals": {
+        1: (150.0, _TOWN_LANES),
+        2: (150.0, _TOWN_LANES),
+        3: (100.0, _TOWN_LANES),
+    },
     "crosswalk": {1: (300.0, _TOWN_LANES)},
 }
-EXPECTED_CONNECTING_LANES = {"four_way_signals": 12, "four_way_stop": 12, "t_junction_yield": 6}
+EXPECTED_CONNECTING_LANES = {
+    "four_way_signals": 12,
+    "four_way_stop": 12,
+    "t_junction_yield": 6,
+    "t_junction_signals": 6,
+}
 
 
 @cache
