@@ -15,9 +15,12 @@ import numpy as np
 
 from roadmind.errors import UserError
 from roadmind.serialize import to_dict
+from sim import cli_perception
 from sim.rates import PHYSICS_HZ
 
 if TYPE_CHECKING:
+    from perception.lidar_pipeline import LidarPipelineConfig
+    from roadmind.frames import Pose
     from roadmind.messages import SensorFrame
     from sim.agent import Agent
     from sim.embedded import EmbeddedWorld
@@ -224,6 +227,138 @@ def cmd_bench_decision(args: argparse.Namespace) -> int:
     return 0
 
 
+# --------------------------------------------------------------------------- LiDAR pipeline
+
+
+def _lidar_config(args: argparse.Namespace) -> LidarPipelineConfig:
+    from perception.lidar_pipeline import load_lidar_config
+
+    config = load_lidar_config(Path(args.config) if args.config else None)
+    if args.method:
+        cluster = config.cluster.model_copy(update={"method": args.method})
+        config = config.model_copy(update={"cluster": cluster})
+    return config
+
+
+def cmd_lidar(args: argparse.Namespace) -> int:
+    """One scan file -> objects, a bird's-eye PNG and a JSON summary line."""
+    from perception.lidar_pipeline import LidarPipeline
+    from perception.point_cloud_io import read_points
+    from roadmind.frames import Pose
+    from sim.lidar_view import lidar_result_bev
+
+    points = read_points(Path(args.file))
+    try:
+        result = LidarPipeline(_lidar_config(args)).run(points, Pose(z_m=args.sensor_z_m))
+    except ValueError as exc:
+        raise UserError(f"{args.file}: {exc}") from None
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    lidar_result_bev(result, extent_m=args.extent_m).save(out)
+    print(json.dumps({"file": args.file, **result.summary(), "out": str(out)}))
+    return 0
+
+
+def cmd_eval_lidar(args: argparse.Namespace) -> int:
+    from sim.eval_lidar import evaluate
+    from sim.scenario import SCENARIOS_DIR
+
+    names = args.scenarios or sorted(p.stem for p in SCENARIOS_DIR.glob("*.yaml"))
+    progress = (lambda line: print(line, file=sys.stderr)) if sys.stderr.isatty() else None
+    report = evaluate(names, args.frames, args.stride, _lidar_config(args), progress=progress)
+    report["config"] = args.config or "configs/perception/lidar.yaml"
+    report["command"] = "roadmind " + " ".join(sys.argv[1:])
+    text = json.dumps(report, indent=1)
+    if args.out:
+        Path(args.out).write_text(text + "\n")
+    print(text)
+    return 0
+
+
+def _bench_scans(scenario_name: str, steps: int) -> dict[str, tuple[np.ndarray, Pose]]:
+    """Scans of the bench rig's 32 x 1024 LiDAR and of a 64 x 2048 HDL-64-like one, taken
+    together after ``steps`` oracle-driven steps (traffic around the car)."""
+    from sim.drive import make_agent
+    from sim.embedded import EmbeddedWorld
+    from sim.rig import LidarConfig, MountPose, RigConfig
+    from sim.scenario import load_scenario
+
+    mount = MountPose(z_m=2.0)
+    lidars = [
+        LidarConfig(name="32x1024", channels=32, columns=1024, pose=mount, dropout=0.02),
+        LidarConfig(
+            name="64x2048",
+            channels=64,
+            columns=2048,
+            upper_fov_deg=2.0,
+            lower_fov_deg=-24.8,
+            range_m=120.0,
+            pose=mount,
+            dropout=0.02,
+        ),
+    ]
+    with EmbeddedWorld(RigConfig(cameras=[], lidars=lidars)) as world:
+        frame = world.reset(load_scenario(scenario_name))
+        agent = make_agent(world)
+        for _ in range(steps):
+            frame = _oracle_step(world, agent, frame)
+        while not frame.lidars:
+            frame = _oracle_step(world, agent, frame)
+    return {scan.name: (scan.points_xyzi, scan.sensor_to_ego) for scan in frame.lidars}
+
+
+def cmd_bench_lidar(args: argparse.Namespace) -> int:
+    from perception.lidar_pipeline import LidarPipeline
+
+    base = _lidar_config(args)
+    runs = []
+    for name, (points, mount) in _bench_scans(args.scenario, args.steps).items():
+        for method in ("grid", "dbscan"):
+            cluster = base.cluster.model_copy(update={"method": method})
+            pipeline = LidarPipeline(base.model_copy(update={"cluster": cluster}))
+            for _ in range(3):
+                result = pipeline.run(points, mount)
+            stages: dict[str, list[float]] = {}
+            for _ in range(args.reps):
+                result = pipeline.run(points, mount)
+                for key, value in result.stage_ms.items():
+                    stages.setdefault(key, []).append(value)
+            ms = np.array(stages.pop("total"))
+            runs.append(
+                {
+                    "scan": name,
+                    "method": method,
+                    "points_in": result.counts["points_in"],
+                    "after_downsample": result.counts["after_downsample"],
+                    "non_ground": result.counts["non_ground"],
+                    "objects": len(result.objects),
+                    "ms_mean": round(float(ms.mean()), 2),
+                    "ms_p50": round(float(np.median(ms)), 2),
+                    "ms_p95": round(float(np.percentile(ms, 95)), 2),
+                    "stage_ms_mean": {k: round(float(np.mean(v)), 2) for k, v in stages.items()},
+                }
+            )
+    target = [r["ms_mean"] for r in runs if r["scan"] == "32x1024"]
+    result_json = {
+        "benchmark": "lidar",
+        "what": "LidarPipeline.run: crop, voxel downsample, ground, clustering, boxes",
+        "scenario": args.scenario,
+        "reps": args.reps,
+        "voxel_m": base.crop.voxel_m,
+        "max_range_m": base.crop.max_range_m,
+        "runs": runs,
+        "target_ms_32k": 25.0,
+        "target_met": bool(target) and max(target) <= 25.0,
+        "cpu": platform.processor() or platform.machine(),
+        "threads": _cpu_count(),
+    }
+    text = json.dumps(result_json, indent=1)
+    if args.out:
+        Path(args.out).write_text(text + "\n")
+    print(text)
+    return 0
+
+
 def _cpu_count() -> int:
     import os
 
@@ -275,6 +410,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("files", nargs="+", help="scene files, e.g. tests/reasoning/scenes/*.yaml")
     p.set_defaults(func=cmd_scene)
 
+    cli_perception.add_commands(sub)
+
     p = sub.add_parser("bench", help="benchmarks (JSON out)")
     bench = p.add_subparsers(dest="target", required=True)
     b = bench.add_parser("sim", help="world steps per second, rendering and ground truth included")
@@ -288,6 +425,35 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--scenarios", nargs="*", default=None, help="default: every project scenario")
     b.add_argument("--out", default=None, help="also write the JSON to this file")
     b.set_defaults(func=cmd_bench_decision)
+
+    # LiDAR pipeline: one file, scores against the embedded world, speed
+    def lidar_args(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--config", default=None, help="default: configs/perception/lidar.yaml")
+        p.add_argument("--method", choices=["grid", "dbscan"], default=None, help="clustering")
+
+    p = sub.add_parser("lidar", help="LiDAR objects from a .bin/.pcd/.npy scan, bird's-eye PNG")
+    p.add_argument("file", help="KITTI .bin, .pcd or .npy (N, 3|4) scan in the sensor frame")
+    p.add_argument("--out", required=True, help="bird's-eye PNG to write")
+    p.add_argument("--sensor-z-m", type=float, default=2.0, help="sensor height in the ego frame")
+    p.add_argument("--extent-m", type=float, default=50.0, help="half width of the picture [m]")
+    lidar_args(p)
+    p.set_defaults(func=cmd_lidar)
+    p = sub.add_parser("eval", help="score perception against the embedded world (JSON out)")
+    evals = p.add_subparsers(dest="target", required=True)
+    e = evals.add_parser("lidar", help="LiDAR objects vs ground truth: precision/recall by range")
+    e.add_argument("--scenarios", nargs="*", default=None, help="default: every project scenario")
+    e.add_argument("--frames", type=int, default=40, help="scans scored per scenario")
+    e.add_argument("--stride", type=int, default=5, help="score every n-th scan (10 Hz LiDAR)")
+    e.add_argument("--out", default=None, help="also write the JSON to this file")
+    lidar_args(e)
+    e.set_defaults(func=cmd_eval_lidar)
+    b = bench.add_parser("lidar", help="LiDAR pipeline ms on 32x1024 and 64x2048 scans")
+    b.add_argument("--scenario", default="default")
+    b.add_argument("--steps", type=int, default=200, help="world steps driven before the scans")
+    b.add_argument("--reps", type=int, default=50)
+    b.add_argument("--out", default=None, help="also write the JSON to this file")
+    lidar_args(b)
+    b.set_defaults(func=cmd_bench_lidar)
     return parser
 
 

@@ -1,0 +1,130 @@
+"""CLI commands of the camera detector: datagen, train, eval and bench."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+RECIPE = Path("configs/training/detector.yaml")
+DATA_DIR = Path("datasets/detector")
+MODEL_DIR = Path("models/detector")
+
+
+def cmd_datagen(args: argparse.Namespace) -> int:
+    from sim.datagen import generate, label_stats
+
+    counts = generate(Path(args.out), args.frames, args.seed, progress=not args.quiet)
+    print(json.dumps({"written": counts, "labels": label_stats(Path(args.out))}))
+    return 0
+
+
+def cmd_train_detector(args: argparse.Namespace) -> int:
+    from perception.camera_detector import export_onnx
+    from sim.train_detector import WEIGHTS_NAME, train_detector
+
+    out = Path(args.out)
+    summary = train_detector(Path(args.recipe), Path(args.data), out, args.device)
+    onnx = export_onnx(out / WEIGHTS_NAME)
+    print(json.dumps({**summary, "onnx": str(onnx)}, indent=1))
+    return 0
+
+
+def cmd_eval_camera(args: argparse.Namespace) -> dict[str, object]:
+    """mAP50 and mAP50-95 per class on the held-out split, through ultralytics' validator."""
+    import os
+
+    os.environ.setdefault("YOLO_OFFLINE", "1")
+    from ultralytics import YOLO
+
+    from perception.camera_detector import IMGSZ, ONNX_SHAPE, export_onnx
+
+    weights = Path(args.weights)
+    if args.backend == "onnx":
+        weights = export_onnx(weights)
+    data = Path(args.data) / "data.yaml"
+    if not data.is_file():
+        from roadmind.errors import UserError
+
+        raise UserError(f"{data}: no dataset; make one with `roadmind datagen --out {args.data}`")
+    metrics = YOLO(str(weights), task="detect").val(
+        data=str(data),
+        split="val",
+        imgsz=list(ONNX_SHAPE) if weights.suffix == ".onnx" else IMGSZ,
+        batch=1 if weights.suffix == ".onnx" else 16,
+        device="cpu",
+        plots=False,
+        verbose=False,
+        rect=weights.suffix != ".onnx",
+    )
+    names = metrics.names
+    per_class = {
+        names[int(c)]: {
+            "mAP50": round(float(metrics.box.ap50[i]), 4),
+            "mAP50_95": round(float(metrics.box.ap[i]), 4),
+        }
+        for i, c in enumerate(metrics.box.ap_class_index)
+    }
+    return {
+        "weights": str(weights),
+        "split": "val (maps and seeds training never saw)",
+        "images": int(metrics.seen) if hasattr(metrics, "seen") else None,
+        "mAP50": round(float(metrics.box.map50), 4),
+        "mAP50_95": round(float(metrics.box.map), 4),
+        "per_class": per_class,
+        "targets": {"mAP50": 0.90, "per_class_mAP50": 0.85},
+        "targets_met": float(metrics.box.map50) >= 0.90
+        and all(v["mAP50"] >= 0.85 for v in per_class.values()),
+    }
+
+
+def cmd_bench_detector(args: argparse.Namespace) -> dict[str, object]:
+    """Detector ms per 640x360 frame, ONNX Runtime and PyTorch, on a rendered frame."""
+    from perception.camera_detector import CameraDetector
+    from sim.embedded import EmbeddedWorld
+    from sim.rig import load_rig, resolve_rig_path
+    from sim.scenario import load_scenario
+
+    with EmbeddedWorld(load_rig(resolve_rig_path("bench"))) as world:
+        frame = world.reset(load_scenario("default"))
+    image = frame.cameras[0]
+    out: dict[str, object] = {"frame_px": f"{image.bgra.shape[1]}x{image.bgra.shape[0]}"}
+    for backend in ("onnx", "torch"):
+        detector = CameraDetector(Path(args.weights), backend)  # type: ignore[arg-type]
+        for _ in range(3):
+            detector.detect(image)
+        times = []
+        for _ in range(args.repeats):
+            t0 = time.perf_counter()
+            found = detector.detect(image)
+            times.append((time.perf_counter() - t0) * 1000.0)
+        ms = np.array(times)
+        out[backend] = {
+            "mean_ms": round(float(ms.mean()), 2),
+            "p50_ms": round(float(np.median(ms)), 2),
+            "p95_ms": round(float(np.percentile(ms, 95)), 2),
+            "detections": len(found),
+        }
+    out["target_onnx_ms"] = 60.0
+    return out
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("datagen", help="write a YOLO dataset from the embedded world (resumable)")
+    p.add_argument("--out", default=str(DATA_DIR), help=f"dataset folder (default {DATA_DIR})")
+    p.add_argument("--frames", type=int, required=True, help="frames in all (train + val)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_datagen)
+
+    p = sub.add_parser("train", help="train a model from a committed recipe")
+    train = p.add_subparsers(dest="target", required=True)
+    t = train.add_parser("detector", help="YOLO11n camera detector; exports ONNX")
+    t.add_argument("--recipe", default=str(RECIPE))
+    t.add_argument("--data", default=str(DATA_DIR), help="dataset folder (generated if missing)")
+    t.add_argument("--out", default=str(MODEL_DIR), help="weights, recipe copy, training.json")
+    t.add_argument("--device", default="cpu", help="cpu, or a CUDA device such as 0")
+    t.set_defaults(func=cmd_train_detector)
