@@ -73,7 +73,7 @@ class CameraDetector:
         if backend == "onnx" and weights.suffix != ".onnx":
             weights = export_onnx(weights)
         self.weights = weights
-        with _quiet():
+        with quiet_ultralytics():
             self.model = YOLO(str(weights), task="detect")
         names = self.model.names if weights.suffix == ".pt" else _onnx_names(weights)
         self.class_of = class_map(names)
@@ -94,7 +94,7 @@ class CameraDetector:
         check_bgra(bgra)
         bgr = np.ascontiguousarray(bgra[:, :, :3])
         imgsz = ONNX_SHAPE if self.weights.suffix == ".onnx" else self.imgsz
-        with _quiet():  # the first call of an ONNX model announces its runtime
+        with quiet_ultralytics():  # the first call of an ONNX model announces its runtime
             result = self.model.predict(
                 bgr, imgsz=imgsz, conf=self.conf, iou=self.iou, verbose=False, device="cpu"
             )[0]
@@ -116,7 +116,7 @@ def class_map(names: dict[int, str]) -> dict[int, ObjectClass | None]:
 
 
 @contextlib.contextmanager
-def _quiet() -> Iterator[None]:
+def quiet_ultralytics() -> Iterator[None]:
     from ultralytics.utils import LOGGER
 
     level = LOGGER.level
@@ -147,7 +147,7 @@ def export_onnx(weights: Path) -> Path:
     os.environ.setdefault("YOLO_OFFLINE", "1")
     from ultralytics import YOLO
 
-    with _quiet():  # the exporter narrates every step
+    with quiet_ultralytics():  # the exporter narrates every step
         exported = YOLO(str(weights)).export(
             format="onnx", imgsz=list(ONNX_SHAPE), simplify=True, dynamic=False, verbose=False
         )

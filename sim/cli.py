@@ -454,6 +454,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--out", default=None, help="also write the JSON to this file")
     lidar_args(b)
     b.set_defaults(func=cmd_bench_lidar)
+    cli_perception.add_eval_and_bench(evals, bench)
     return parser
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -40,7 +42,7 @@ def cmd_eval_camera(args: argparse.Namespace) -> dict[str, object]:
     os.environ.setdefault("YOLO_OFFLINE", "1")
     from ultralytics import YOLO
 
-    from perception.camera_detector import IMGSZ, ONNX_SHAPE, export_onnx
+    from perception.camera_detector import IMGSZ, export_onnx, quiet_ultralytics
 
     weights = Path(args.weights)
     if args.backend == "onnx":
@@ -50,16 +52,17 @@ def cmd_eval_camera(args: argparse.Namespace) -> dict[str, object]:
         from roadmind.errors import UserError
 
         raise UserError(f"{data}: no dataset; make one with `roadmind datagen --out {args.data}`")
-    metrics = YOLO(str(weights), task="detect").val(
-        data=str(data),
-        split="val",
-        imgsz=list(ONNX_SHAPE) if weights.suffix == ".onnx" else IMGSZ,
-        batch=1 if weights.suffix == ".onnx" else 16,
-        device="cpu",
-        plots=False,
-        verbose=False,
-        rect=weights.suffix != ".onnx",
-    )
+    with quiet_ultralytics(), contextlib.redirect_stdout(sys.stderr):  # stdout: JSON only
+        metrics = YOLO(str(weights), task="detect").val(
+            data=str(data),
+            split="val",
+            imgsz=IMGSZ,  # an ONNX model keeps its own fixed input shape
+            batch=1 if weights.suffix == ".onnx" else 16,
+            device="cpu",
+            plots=False,
+            verbose=False,
+            rect=weights.suffix != ".onnx",
+        )
     names = metrics.names
     per_class = {
         names[int(c)]: {
@@ -71,7 +74,7 @@ def cmd_eval_camera(args: argparse.Namespace) -> dict[str, object]:
     return {
         "weights": str(weights),
         "split": "val (maps and seeds training never saw)",
-        "images": int(metrics.seen) if hasattr(metrics, "seen") else None,
+        "images": len(list((Path(args.data) / "images" / "val").glob("*.jpg"))),
         "mAP50": round(float(metrics.box.map50), 4),
         "mAP50_95": round(float(metrics.box.map), 4),
         "per_class": per_class,
@@ -79,6 +82,31 @@ def cmd_eval_camera(args: argparse.Namespace) -> dict[str, object]:
         "targets_met": float(metrics.box.map50) >= 0.90
         and all(v["mAP50"] >= 0.85 for v in per_class.values()),
     }
+
+
+def _print_json(result: dict[str, object], out: str | None) -> int:
+    text = json.dumps(result, indent=1)
+    if out:
+        Path(out).write_text(text + "\n")
+    print(text)
+    return 0
+
+
+def cmd_eval_perception(args: argparse.Namespace) -> int:
+    """Camera mAP on the held-out split and LiDAR precision/recall by range band."""
+    from perception.lidar_pipeline import load_lidar_config
+    from sim.eval_lidar import evaluate
+    from sim.scenario import SCENARIOS_DIR
+
+    result: dict[str, object] = {"camera": cmd_eval_camera(args)}
+    if not args.camera_only:
+        names = sorted(p.stem for p in SCENARIOS_DIR.glob("*.yaml"))
+        result["lidar"] = evaluate(names, args.lidar_frames, 5, load_lidar_config())
+    return _print_json(result, args.out)
+
+
+def cmd_bench_perception(args: argparse.Namespace) -> int:
+    return _print_json({"benchmark": "perception", "detector": cmd_bench_detector(args)}, args.out)
 
 
 def cmd_bench_detector(args: argparse.Namespace) -> dict[str, object]:
@@ -110,6 +138,28 @@ def cmd_bench_detector(args: argparse.Namespace) -> dict[str, object]:
         }
     out["target_onnx_ms"] = 60.0
     return out
+
+
+def add_eval_and_bench(
+    evals: argparse._SubParsersAction, bench: argparse._SubParsersAction
+) -> None:
+    from perception.camera_detector import DEFAULT_WEIGHTS
+
+    e = evals.add_parser(
+        "perception", help="camera mAP per class (held-out maps) and LiDAR precision/recall"
+    )
+    e.add_argument("--weights", default=str(DEFAULT_WEIGHTS))
+    e.add_argument("--backend", choices=["onnx", "torch"], default="onnx")
+    e.add_argument("--data", default=str(DATA_DIR), help="dataset made by `roadmind datagen`")
+    e.add_argument("--lidar-frames", type=int, default=40, help="LiDAR scans per scenario")
+    e.add_argument("--camera-only", action="store_true")
+    e.add_argument("--out", default=None, help="also write the JSON to this file")
+    e.set_defaults(func=cmd_eval_perception)
+    b = bench.add_parser("perception", help="detector ms per 640x360 frame, ONNX and PyTorch")
+    b.add_argument("--weights", default=str(DEFAULT_WEIGHTS))
+    b.add_argument("--repeats", type=int, default=30)
+    b.add_argument("--out", default=None, help="also write the JSON to this file")
+    b.set_defaults(func=cmd_bench_perception)
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
