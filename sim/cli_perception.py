@@ -20,7 +20,14 @@ def cmd_datagen(args: argparse.Namespace) -> int:
     from sim.datagen import generate, label_stats
 
     counts = generate(Path(args.out), args.frames, args.seed, progress=not args.quiet)
-    print(json.dumps({"written": counts, "labels": label_stats(Path(args.out))}))
+    stats = label_stats(Path(args.out))
+    if not any(stats["val"].values()):
+        print(
+            "roadmind: warning: no validation frames (one group of 8 in 5 is validation: "
+            "give --frames 40 or more to train on this dataset)",
+            file=sys.stderr,
+        )
+    print(json.dumps({"written": counts, "labels": stats}))
     return 0
 
 

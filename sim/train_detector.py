@@ -9,14 +9,17 @@ import shutil
 import time
 from pathlib import Path
 
+from pydantic import Field
+
 from roadmind.config import StrictModel, load_model
-from sim.datagen import generate, label_stats
+from sim.datagen import FRAMES_PER_GROUP, VAL_EVERY_GROUPS, generate, label_stats
 
 WEIGHTS_NAME = "roadmind_yolo11n.pt"
 
 
 class DataRecipe(StrictModel):
-    frames: int
+    # at least one validation group: one group of FRAMES_PER_GROUP in VAL_EVERY_GROUPS
+    frames: int = Field(ge=FRAMES_PER_GROUP * VAL_EVERY_GROUPS)
     seed: int = 0
 
 

@@ -1,0 +1,50 @@
+"""The training command end to end on a tiny recipe: data generated, YOLO trained from
+its yaml, weights and recipe side by side, and the weights load in the detector."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from perception.camera_detector import CameraDetector
+from roadmind.errors import ConfigError
+from roadmind.messages import ObjectClass
+from sim.train_detector import WEIGHTS_NAME, train_detector
+
+TINY_RECIPE = """
+data: {frames: 40, seed: 1}
+model: yolo11n.yaml
+train: {imgsz: 64, epochs: 1, batch: 8, workers: 0, close_mosaic: 0, patience: 5}
+"""
+
+
+def test_tiny_recipe_trains_and_ships(tmp_path: Path) -> None:
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text(TINY_RECIPE)
+    out = tmp_path / "model"
+    summary = train_detector(recipe, tmp_path / "data", out, "cpu", progress=False)
+    assert (out / WEIGHTS_NAME).stat().st_size > 1_000_000
+    assert (out / "recipe.yaml").read_text() == TINY_RECIPE
+    saved = json.loads((out / "training.json").read_text())
+    assert saved["epochs_done"] == summary["epochs_done"] == 1
+    assert saved["labels"]["train"]["vehicle"] > 0
+    detector = CameraDetector(out / WEIGHTS_NAME, "torch", imgsz=64)
+    assert set(detector.class_of.values()) == {
+        ObjectClass.VEHICLE,
+        ObjectClass.PEDESTRIAN,
+        ObjectClass.TRAFFIC_LIGHT,
+        ObjectClass.TRAFFIC_SIGN,
+    }
+    assert isinstance(detector.detect(np.zeros((360, 640, 4), np.uint8)), tuple)
+
+
+def test_a_recipe_without_validation_frames_is_refused(tmp_path: Path) -> None:
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text(TINY_RECIPE.replace("frames: 40", "frames: 16"))
+    with pytest.raises(
+        ConfigError, match=r"data.frames: Input should be greater than or equal to 40"
+    ):
+        train_detector(recipe, tmp_path / "data", tmp_path / "model", "cpu", progress=False)
