@@ -16,6 +16,7 @@ import numpy as np
 from roadmind.errors import UserError
 from roadmind.serialize import to_dict
 from sim import cli_perception
+from sim.cli_output import emit_json, timing_ms
 from sim.rates import PHYSICS_HZ
 
 if TYPE_CHECKING:
@@ -166,17 +167,11 @@ def cmd_bench_sim(args: argparse.Namespace) -> int:
         "ground_truth": True,
         "steps": args.steps,
         "steps_per_s": round(float(1000.0 / ms.mean()), 2),
-        "step_ms_mean": round(float(ms.mean()), 2),
-        "step_ms_p50": round(float(np.median(ms)), 2),
-        "step_ms_p95": round(float(np.percentile(ms, 95)), 2),
+        "step": timing_ms(ms),
         "cpu": platform.processor() or platform.machine(),
         "threads": _cpu_count(),
     }
-    text = json.dumps(result, indent=1)
-    if args.out:
-        Path(args.out).write_text(text + "\n")
-    print(text)
-    return 0
+    return emit_json(result, args.out)
 
 
 def cmd_bench_decision(args: argparse.Namespace) -> int:
@@ -199,32 +194,18 @@ def cmd_bench_decision(args: argparse.Namespace) -> int:
             result = drive(load_scenario(name), Path(tmp) / name, options)
             ms = np.array(result.decision_ms)
             every += result.decision_ms
-            per_scenario[name] = {
-                "steps": len(ms),
-                "mean_ms": round(float(ms.mean()), 3),
-                "p95_ms": round(float(np.percentile(ms, 95)), 3),
-                "max_ms": round(float(ms.max()), 3),
-            }
-    ms = np.array(every)
+            per_scenario[name] = {"steps": len(ms), **timing_ms(ms, 3)}
     result_json = {
         "benchmark": "decision",
         "what": "Agent.step: map context lookup, rules, arbitration, PID and pure pursuit",
-        "steps": len(ms),
-        "mean_ms": round(float(ms.mean()), 3),
-        "p50_ms": round(float(np.median(ms)), 3),
-        "p95_ms": round(float(np.percentile(ms, 95)), 3),
-        "p99_ms": round(float(np.percentile(ms, 99)), 3),
-        "max_ms": round(float(ms.max()), 3),
+        "steps": len(every),
+        **timing_ms(every, 3),
         "target_ms": 2.0,
         "scenarios": per_scenario,
         "cpu": platform.processor() or platform.machine(),
         "threads": _cpu_count(),
     }
-    text = json.dumps(result_json, indent=1)
-    if args.out:
-        Path(args.out).write_text(text + "\n")
-    print(text)
-    return 0
+    return emit_json(result_json, args.out)
 
 
 # --------------------------------------------------------------------------- LiDAR pipeline
@@ -268,11 +249,7 @@ def cmd_eval_lidar(args: argparse.Namespace) -> int:
     report = evaluate(names, args.frames, args.stride, _lidar_config(args), progress=progress)
     report["config"] = args.config or "configs/perception/lidar.yaml"
     report["command"] = "roadmind " + " ".join(sys.argv[1:])
-    text = json.dumps(report, indent=1)
-    if args.out:
-        Path(args.out).write_text(text + "\n")
-    print(text)
-    return 0
+    return emit_json(report, args.out)
 
 
 def _bench_scans(scenario_name: str, steps: int) -> dict[str, tuple[np.ndarray, Pose]]:
@@ -332,13 +309,11 @@ def cmd_bench_lidar(args: argparse.Namespace) -> int:
                     "after_downsample": result.counts["after_downsample"],
                     "non_ground": result.counts["non_ground"],
                     "objects": len(result.objects),
-                    "ms_mean": round(float(ms.mean()), 2),
-                    "ms_p50": round(float(np.median(ms)), 2),
-                    "ms_p95": round(float(np.percentile(ms, 95)), 2),
+                    **timing_ms(ms),
                     "stage_ms_mean": {k: round(float(np.mean(v)), 2) for k, v in stages.items()},
                 }
             )
-    target = [r["ms_mean"] for r in runs if r["scan"] == "32x1024"]
+    target = [r["mean_ms"] for r in runs if r["scan"] == "32x1024"]
     result_json = {
         "benchmark": "lidar",
         "what": "LidarPipeline.run: crop, voxel downsample, ground, clustering, boxes",
@@ -352,11 +327,7 @@ def cmd_bench_lidar(args: argparse.Namespace) -> int:
         "cpu": platform.processor() or platform.machine(),
         "threads": _cpu_count(),
     }
-    text = json.dumps(result_json, indent=1)
-    if args.out:
-        Path(args.out).write_text(text + "\n")
-    print(text)
-    return 0
+    return emit_json(result_json, args.out)
 
 
 def _cpu_count() -> int:

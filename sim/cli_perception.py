@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
+from sim.cli_output import emit_json, timing_ms
 
 RECIPE = Path("configs/training/detector.yaml")
 DATA_DIR = Path("datasets/detector")
@@ -91,14 +91,6 @@ def cmd_eval_camera(args: argparse.Namespace) -> dict[str, object]:
     }
 
 
-def _print_json(result: dict[str, object], out: str | None) -> int:
-    text = json.dumps(result, indent=1)
-    if out:
-        Path(out).write_text(text + "\n")
-    print(text)
-    return 0
-
-
 def cmd_eval_perception(args: argparse.Namespace) -> int:
     """Camera mAP on the held-out split and LiDAR precision/recall by range band."""
     from perception.lidar_pipeline import load_lidar_config
@@ -109,11 +101,11 @@ def cmd_eval_perception(args: argparse.Namespace) -> int:
     if not args.camera_only:
         names = sorted(p.stem for p in SCENARIOS_DIR.glob("*.yaml"))
         result["lidar"] = evaluate(names, args.lidar_frames, 5, load_lidar_config())
-    return _print_json(result, args.out)
+    return emit_json(result, args.out)
 
 
 def cmd_bench_perception(args: argparse.Namespace) -> int:
-    return _print_json({"benchmark": "perception", "detector": cmd_bench_detector(args)}, args.out)
+    return emit_json({"benchmark": "perception", "detector": cmd_bench_detector(args)}, args.out)
 
 
 def cmd_bench_detector(args: argparse.Namespace) -> dict[str, object]:
@@ -136,13 +128,7 @@ def cmd_bench_detector(args: argparse.Namespace) -> dict[str, object]:
             t0 = time.perf_counter()
             found = detector.detect(image)
             times.append((time.perf_counter() - t0) * 1000.0)
-        ms = np.array(times)
-        out[backend] = {
-            "mean_ms": round(float(ms.mean()), 2),
-            "p50_ms": round(float(np.median(ms)), 2),
-            "p95_ms": round(float(np.percentile(ms, 95)), 2),
-            "detections": len(found),
-        }
+        out[backend] = {**timing_ms(times), "detections": len(found)}
     out["target_onnx_ms"] = 60.0
     return out
 
