@@ -48,7 +48,8 @@ NAME_TO_CLASS = {
 
 class CameraDetector:
     """``CameraDetector(weights, backend).detect(camera_image)``; ``backend="onnx"``
-    exports the ``.pt`` once to a ``.onnx`` beside it (or takes a ``.onnx`` directly)."""
+    exports the ``.pt`` once to a ``.onnx`` beside it (or takes a ``.onnx`` directly).
+    ``imgsz`` is the PyTorch input width; an ONNX model has the fixed ONNX_SHAPE input."""
 
     def __init__(
         self,
@@ -75,7 +76,7 @@ class CameraDetector:
         self.weights = weights
         with quiet_ultralytics():
             self.model = YOLO(str(weights), task="detect")
-        names = self.model.names if weights.suffix == ".pt" else _onnx_names(weights)
+        names = self.model.names
         self.class_of = class_map(names)
         if not any(self.class_of.values()):
             raise UserError(
@@ -142,7 +143,8 @@ def check_bgra(bgra: object) -> None:
 def export_onnx(weights: Path) -> Path:
     """The ONNX export beside ``weights`` (made once; remade when the weights are newer)."""
     onnx_path = weights.with_suffix(".onnx")
-    if onnx_path.is_file() and onnx_path.stat().st_mtime >= weights.stat().st_mtime:
+    fresh = onnx_path.is_file() and onnx_path.stat().st_mtime >= weights.stat().st_mtime
+    if fresh and _onnx_input_hw(onnx_path) == ONNX_SHAPE:
         return onnx_path
     os.environ.setdefault("YOLO_OFFLINE", "1")
     from ultralytics import YOLO
@@ -154,13 +156,8 @@ def export_onnx(weights: Path) -> Path:
     return Path(exported)
 
 
-def _onnx_names(path: Path) -> dict[int, str]:
-    import ast
-
+def _onnx_input_hw(path: Path) -> tuple[int, ...]:
     import onnxruntime as ort
 
-    meta = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).get_modelmeta()
-    names = meta.custom_metadata_map.get("names")
-    if names is None:
-        raise UserError(f"{path}: ONNX model without class names (export it with ultralytics)")
-    return {int(k): str(v) for k, v in ast.literal_eval(names).items()}
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    return tuple(int(d) for d in session.get_inputs()[0].shape[2:])

@@ -2,6 +2,11 @@
 
 KITTI ``.bin`` (little-endian float32 x, y, z, intensity per point), ``.pcd`` (Open3D;
 intensity 0 where the file has none) and ``.npy`` (a saved (N, 3) or (N, 4) array).
+
+Axes: KITTI's velodyne frame and ROS (where most ``.pcd`` files come from) have y to
+the left; roadmind and CARLA have y to the right. ``read_points`` flips y for ``.bin``
+and ``.pcd`` unless told the file already has y to the right; ``.npy`` is taken as
+roadmind's own axes. The ``read_*`` functions return the file's numbers as they are.
 """
 
 from __future__ import annotations
@@ -17,8 +22,9 @@ KITTI_POINT_BYTES = 16  # four float32
 SUFFIXES = (".bin", ".pcd", ".npy")
 
 
-def read_points(path: Path) -> np.ndarray:
-    """Read a scan by its suffix: .bin (KITTI), .pcd or .npy."""
+def read_points(path: Path, y_left: bool | None = None) -> np.ndarray:
+    """Read a scan by its suffix (.bin KITTI, .pcd or .npy) into roadmind's axes (y right).
+    ``y_left``: whether the file's y axis points left; None: by suffix (.bin, .pcd yes)."""
     path = Path(path)
     readers = {".bin": read_kitti_bin, ".pcd": read_pcd, ".npy": read_npy}
     reader = readers.get(path.suffix.lower())
@@ -26,7 +32,11 @@ def read_points(path: Path) -> np.ndarray:
         raise UserError(
             f"{path}: unknown point cloud format {path.suffix!r}; expected {', '.join(SUFFIXES)}"
         )
-    return reader(path)
+    points = reader(path)
+    if y_left if y_left is not None else path.suffix.lower() in (".bin", ".pcd"):
+        points = points.copy()
+        points[:, 1] *= -1.0
+    return points
 
 
 def _require_file(path: Path) -> int:

@@ -228,7 +228,8 @@ def cmd_lidar(args: argparse.Namespace) -> int:
     from roadmind.frames import Pose
     from sim.lidar_view import lidar_result_bev
 
-    points = read_points(Path(args.file))
+    y_left = {"auto": None, "y-left": True, "y-right": False}[args.axes]
+    points = read_points(Path(args.file), y_left)
     try:
         result = LidarPipeline(_lidar_config(args)).run(points, Pose(z_m=args.sensor_z_m))
     except ValueError as exc:
@@ -406,6 +407,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", help="KITTI .bin, .pcd or .npy (N, 3|4) scan in the sensor frame")
     p.add_argument("--out", required=True, help="bird's-eye PNG to write")
     p.add_argument("--sensor-z-m", type=float, default=2.0, help="sensor height in the ego frame")
+    p.add_argument(
+        "--axes",
+        choices=["auto", "y-left", "y-right"],
+        default="auto",
+        help="the file's y axis; auto: .bin (KITTI) and .pcd (ROS) y-left, .npy y-right",
+    )
     p.add_argument("--extent-m", type=float, default=50.0, help="half width of the picture [m]")
     lidar_args(p)
     p.set_defaults(func=cmd_lidar)

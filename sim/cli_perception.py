@@ -9,11 +9,14 @@ import sys
 import time
 from pathlib import Path
 
+import yaml
+
 from sim.cli_output import emit_json, timing_ms
 
-RECIPE = Path("configs/training/detector.yaml")
-DATA_DIR = Path("datasets/detector")
-MODEL_DIR = Path("models/detector")
+REPO = Path(__file__).resolve().parent.parent
+RECIPE = REPO / "configs" / "training" / "detector.yaml"
+DATA_DIR = REPO / "datasets" / "detector"
+MODEL_DIR = REPO / "models" / "detector"
 
 
 def cmd_datagen(args: argparse.Namespace) -> int:
@@ -23,8 +26,8 @@ def cmd_datagen(args: argparse.Namespace) -> int:
     stats = label_stats(Path(args.out))
     if not any(stats["val"].values()):
         print(
-            "roadmind: warning: no validation frames (one group of 8 in 5 is validation: "
-            "give --frames 40 or more to train on this dataset)",
+            "roadmind: warning: no validation labels (one group of 8 frames in 5 is "
+            "validation: give --frames 40 or more to train on this dataset)",
             file=sys.stderr,
         )
     print(json.dumps({"written": counts, "labels": stats}))
@@ -49,16 +52,29 @@ def cmd_eval_camera(args: argparse.Namespace) -> dict[str, object]:
     os.environ.setdefault("YOLO_OFFLINE", "1")
     from ultralytics import YOLO
 
-    from perception.camera_detector import IMGSZ, export_onnx, quiet_ultralytics
+    from perception.camera_detector import IMGSZ, TRAIN_HINT, export_onnx, quiet_ultralytics
+    from roadmind.errors import UserError
 
     weights = Path(args.weights)
-    if args.backend == "onnx":
-        weights = export_onnx(weights)
+    if not weights.is_file():
+        raise UserError(f"{weights}: detector weights not found; {TRAIN_HINT}, or give --weights")
     data = Path(args.data) / "data.yaml"
     if not data.is_file():
-        from roadmind.errors import UserError
-
-        raise UserError(f"{data}: no dataset; make one with `roadmind datagen --out {args.data}`")
+        raise UserError(
+            f"{data}: no dataset; make one with `roadmind datagen --out {args.data} --frames 1600`"
+        )
+    names = yaml.safe_load(data.read_text())["names"]
+    if weights.suffix == ".pt":  # the validator compares class indices, not names
+        with quiet_ultralytics():
+            model_names = YOLO(str(weights), task="detect").names
+        if {int(k): v for k, v in model_names.items()} != {int(k): v for k, v in names.items()}:
+            raise UserError(
+                f"{weights}: classes {list(model_names.values())} are not the dataset's "
+                f"{list(names.values())}; mAP needs weights trained on roadmind's classes "
+                "(COCO weights work in the detector, not in this score)"
+            )
+    if args.backend == "onnx":
+        weights = export_onnx(weights)
     with quiet_ultralytics(), contextlib.redirect_stdout(sys.stderr):  # stdout: JSON only
         metrics = YOLO(str(weights), task="detect").val(
             data=str(data),

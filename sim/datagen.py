@@ -24,6 +24,7 @@ import numpy as np
 import yaml
 from PIL import Image, ImageFilter
 
+from roadmind.errors import UserError
 from roadmind.messages import Box2DTruth, ObjectClass, SensorFrame
 from sim.embedded import EmbeddedWorld
 from sim.lighting import LightingConfig
@@ -54,7 +55,6 @@ TRAIN_CYCLE = (
     "straight_speed",
     "crosswalk",
 )
-VAL_CYCLE = VAL_MAPS
 FRAMES_PER_GROUP = 8
 VAL_EVERY_GROUPS = 5  # one group in five is validation: 20 %
 IMAGE_SIZE_PX = (640, 360)
@@ -88,10 +88,11 @@ def plan(frames: int) -> list[FramePlan]:
 
 def generate(out: Path, frames: int, seed: int = 0, progress: bool = True) -> dict[str, int]:
     """Write (or complete) a dataset of ``frames`` frames under ``out``; counts per split."""
+    _check_resume(out, frames, seed)
     for split in ("train", "val"):
         (out / "images" / split).mkdir(parents=True, exist_ok=True)
         (out / "labels" / split).mkdir(parents=True, exist_ok=True)
-    _write_data_yaml(out)
+    _write_data_yaml(out, frames, seed)
     todo = [p for p in plan(frames) if not _label_path(out, p).exists()]
     counts = {"train": 0, "val": 0, "skipped_done": frames - len(todo)}
     bar = None
@@ -121,7 +122,7 @@ def _frames(
         group_rng = np.random.default_rng([seed, p.group])
         val_groups_before = p.group // VAL_EVERY_GROUPS
         if p.split == "val":
-            map_name = VAL_CYCLE[val_groups_before % len(VAL_CYCLE)]
+            map_name = VAL_MAPS[val_groups_before % len(VAL_MAPS)]
         else:
             map_name = TRAIN_CYCLE[(p.group - val_groups_before) % len(TRAIN_CYCLE)]
         if map_name not in maps:
@@ -331,7 +332,8 @@ def labels(boxes: tuple[Box2DTruth, ...], width_px: int, height_px: int) -> list
 
 def _write_frame(out: Path, p: FramePlan, frame: SensorFrame, rng: np.random.Generator) -> None:
     cam = frame.cameras[0]
-    assert frame.ground_truth is not None
+    if frame.ground_truth is None:
+        raise ValueError("datagen needs a world that knows its ground truth")
     height, width = cam.bgra.shape[:2]
     img = Image.fromarray(np.ascontiguousarray(cam.bgra[:, :, 2::-1]))
     if rng.random() < 0.3:  # focus and motion blur, as real lenses and shutters give
@@ -349,13 +351,29 @@ def _label_path(out: Path, p: FramePlan) -> Path:
     return out / "labels" / p.split / f"{p.index:06d}.txt"
 
 
-def _write_data_yaml(out: Path) -> None:
+def _check_resume(out: Path, frames: int, seed: int) -> None:
+    """A folder holds one dataset: resuming must ask for the same seed and no fewer frames."""
+    path = out / "data.yaml"
+    if not path.is_file():
+        return
+    made = (yaml.safe_load(path.read_text()) or {}).get("roadmind", {})
+    if made.get("seed", seed) != seed or made.get("frames", frames) > frames:
+        raise UserError(
+            f"{path}: this dataset was made with seed {made.get('seed')} and "
+            f"{made.get('frames')} frames; asked for seed {seed} and {frames} frames. "
+            "Use another --out folder (or the same seed and at least as many frames)"
+        )
+
+
+def _write_data_yaml(out: Path, frames: int, seed: int) -> None:
     data = {
         "path": str(out.resolve()),
         "train": "images/train",
         "val": "images/val",
         "names": {i: c.value for i, c in enumerate(CLASSES)},
         "roadmind": {
+            "seed": seed,
+            "frames": frames,
             "train_maps": list(TRAIN_MAPS),
             "val_maps": list(VAL_MAPS),
             "frames_per_group": FRAMES_PER_GROUP,

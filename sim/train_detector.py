@@ -1,6 +1,9 @@
 """Train the camera detector from a committed recipe: embedded-world data (generated
 if missing), ultralytics YOLO built from its yaml (random init: nothing is
-downloaded), weights and the recipe copied beside each other, ONNX exported."""
+downloaded), the final weights and the recipe copied beside each other.
+
+The final epoch's weights ship, not ultralytics' ``best.pt``: best is picked on the
+validation split, which ``roadmind eval perception`` then reports on."""
 
 from __future__ import annotations
 
@@ -78,8 +81,7 @@ def train_detector(
     )
     wall_s = time.perf_counter() - start
     out_dir.mkdir(parents=True, exist_ok=True)
-    best = work / "train" / "weights" / "best.pt"
-    shutil.copy(best, out_dir / WEIGHTS_NAME)
+    shutil.copy(work / "train" / "weights" / "last.pt", out_dir / WEIGHTS_NAME)
     shutil.copy(recipe_path, out_dir / "recipe.yaml")
     results = (work / "train" / "results.csv").read_text().splitlines()
     summary = {

@@ -181,8 +181,10 @@ def test_pcd_round_trip_and_missing_intensity(tmp_path):
     np.testing.assert_allclose(read_pcd(tmp_path / "a.pcd"), points, atol=1e-6)
     legacy = o3d.geometry.PointCloud(o3d.utility.Vector3dVector(points[:, :3].astype(np.float64)))
     o3d.io.write_point_cloud(str(tmp_path / "b.pcd"), legacy)
-    read = read_points(tmp_path / "b.pcd")
-    np.testing.assert_allclose(read[:, :3], points[:, :3], atol=1e-6)
+    read = read_points(tmp_path / "b.pcd")  # a .pcd is taken as ROS axes: y left
+    np.testing.assert_allclose(read[:, :3], points[:, :3] * [1, -1, 1], atol=1e-6)
+    same = read_points(tmp_path / "b.pcd", y_left=False)
+    np.testing.assert_allclose(same[:, :3], points[:, :3], atol=1e-6)
     assert not read[:, 3].any()
     (tmp_path / "c.pcd").write_text("not a point cloud")
     with pytest.raises(UserError, match=r"c\.pcd: not a PCD file"):
@@ -193,7 +195,8 @@ def test_cli_lidar_writes_png_and_summary(frames, tmp_path, capsys):
     path = tmp_path / "scan.bin"
     frames["ahead_right"].lidars[0].points_xyzi.tofile(path)
     out = tmp_path / "bev.png"
-    assert main(["lidar", str(path), "--out", str(out), "--method", "grid"]) == 0
+    args = ["lidar", str(path), "--out", str(out), "--method", "grid", "--axes", "y-right"]
+    assert main(args) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["objects_by_class"]["vehicle"] == 1
     assert summary["ground"] > 0 and summary["after_downsample"] < summary["points_in"]

@@ -5,9 +5,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import yaml
 
-from sim.datagen import CLASSES, TRAIN_MAPS, VAL_MAPS, generate, label_stats, plan
+from roadmind.errors import UserError
+from sim.datagen import (
+    CLASSES,
+    TRAIN_CYCLE,
+    TRAIN_MAPS,
+    VAL_MAPS,
+    generate,
+    label_stats,
+    plan,
+)
 
 
 def test_plan_splits_groups_and_holds_out_maps() -> None:
@@ -16,6 +26,7 @@ def test_plan_splits_groups_and_holds_out_maps() -> None:
     assert len(val) == 16  # one group of eight in five
     assert {p.group for p in val} == {4, 9}
     assert not set(TRAIN_MAPS) & set(VAL_MAPS)
+    assert set(TRAIN_CYCLE) == set(TRAIN_MAPS)  # the cycle only weights the training maps
 
 
 def test_dataset_layout_labels_and_resume(tmp_path: Path) -> None:
@@ -48,3 +59,7 @@ def test_dataset_layout_labels_and_resume(tmp_path: Path) -> None:
     assert again == {"train": 2, "val": 0, "skipped_done": 38}
     after = {p.name: p.read_bytes() for p in sorted((out / "labels" / "train").glob("*.txt"))}
     assert after == before  # frame i depends only on (seed, i)
+
+    # one folder, one dataset: another seed or fewer frames is refused, naming both
+    with pytest.raises(UserError, match="seed 3 and 40 frames; asked for seed 4"):
+        generate(out, 40, seed=4, progress=False)
