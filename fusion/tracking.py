@@ -1,0 +1,184 @@
+"""Multi-object tracking in the bird's-eye plane.
+
+Each track is a constant-velocity Kalman filter (state x, y, vx, vy in the world
+frame, white-noise acceleration), so velocities are absolute whatever the ego does.
+Detections, given in the ego frame with the ego pose, are associated to predicted
+tracks by the Hungarian method (scipy) on centre distance inside a gate; classes must
+agree unless one side is unknown. A track is confirmed after ``min_hits`` updates and
+dropped after ``max_misses`` frames without one; ids are never reused.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+from roadmind.frames import Pose
+from roadmind.messages import BevObject, ObjectClass
+from roadmind.units import wrap_angle_rad
+
+NO_MATCH = 1e6
+
+
+@dataclass(frozen=True, slots=True)
+class TrackerConfig:
+    gate_m: float = 2.5  # a detection farther than this from a prediction is not its track
+    min_hits: int = 2  # updates before a track is reported
+    max_misses: int = 5  # frames without an update before a track is dropped
+    accel_std_mps2: float = 2.0  # process noise: unmodelled acceleration
+    position_std_m: float = 0.3  # measurement noise of a detection's centre
+    initial_speed_std_mps: float = 10.0  # a new track's velocity is unknown
+
+
+@dataclass(frozen=True, slots=True)
+class Detection:
+    """One object seen this frame, in the ego frame. center_m, extent_m: (3,)."""
+
+    object_class: ObjectClass
+    center_m: np.ndarray
+    extent_m: np.ndarray
+    yaw_rad: float
+    score: float = 1.0
+
+
+@dataclass
+class Track:
+    track_id: int
+    state: np.ndarray  # (4,) x, y, vx, vy in the world frame [m, m/s]
+    cov: np.ndarray  # (4, 4)
+    object_class: ObjectClass
+    z_m: float
+    extent_m: np.ndarray
+    yaw_rad: float  # world frame
+    score: float
+    hits: int = 1
+    misses: int = 0
+
+
+@dataclass
+class Tracker:
+    config: TrackerConfig = field(default_factory=TrackerConfig)
+    tracks: list[Track] = field(default_factory=list)
+    last_time_s: float | None = None
+    _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
+
+    def step(
+        self, detections: list[Detection], ego_pose: Pose, time_s: float
+    ) -> tuple[BevObject, ...]:
+        """Predict to ``time_s``, associate, update, manage tracks; confirmed tracks out."""
+        dt = 0.0 if self.last_time_s is None else max(0.0, time_s - self.last_time_s)
+        self.last_time_s = time_s
+        for track in self.tracks:
+            self._predict(track, dt)
+        world = [d for d in detections if np.all(np.isfinite(d.center_m))]
+        centers = (
+            ego_pose.transform_points(np.array([d.center_m for d in world]))
+            if world
+            else np.zeros((0, 3))
+        )
+        rows, cols = self._associate(world, centers)
+        matched_tracks, matched_dets = set(rows), set(cols)
+        for r, c in zip(rows, cols, strict=True):
+            self._update(self.tracks[r], world[c], centers[c], ego_pose)
+        for i, track in enumerate(self.tracks):
+            if i not in matched_tracks:
+                track.misses += 1
+        self.tracks = [t for t in self.tracks if t.misses <= self.config.max_misses]
+        for j, det in enumerate(world):
+            if j not in matched_dets:
+                self.tracks.append(self._birth(det, centers[j], ego_pose))
+        return tuple(
+            self._to_bev(t, ego_pose)
+            for t in self.tracks
+            if t.hits >= self.config.min_hits and t.misses == 0
+        )
+
+    # ------------------------------------------------------------------ filter
+    def _predict(self, track: Track, dt: float) -> None:
+        if dt <= 0.0:
+            return
+        f = np.eye(4)
+        f[0, 2] = f[1, 3] = dt
+        q = self.config.accel_std_mps2**2
+        g = np.array([[dt * dt / 2, 0], [0, dt * dt / 2], [dt, 0], [0, dt]])
+        track.state = f @ track.state
+        track.cov = f @ track.cov @ f.T + g @ g.T * q
+
+    def _update(self, track: Track, det: Detection, center: np.ndarray, ego: Pose) -> None:
+        h = np.zeros((2, 4))
+        h[0, 0] = h[1, 1] = 1.0
+        r = np.eye(2) * self.config.position_std_m**2
+        innovation = center[:2] - h @ track.state
+        s = h @ track.cov @ h.T + r
+        gain = track.cov @ h.T @ np.linalg.inv(s)
+        track.state = track.state + gain @ innovation
+        track.cov = (np.eye(4) - gain @ h) @ track.cov
+        track.z_m = float(center[2])
+        track.extent_m = det.extent_m.astype(np.float64)
+        track.yaw_rad = wrap_angle_rad(ego.yaw_rad + det.yaw_rad)
+        track.score = det.score
+        if track.object_class is ObjectClass.UNKNOWN:
+            track.object_class = det.object_class
+        track.hits += 1
+        track.misses = 0
+
+    def _birth(self, det: Detection, center: np.ndarray, ego: Pose) -> Track:
+        cfg = self.config
+        cov = np.diag([cfg.position_std_m**2] * 2 + [cfg.initial_speed_std_mps**2] * 2).astype(
+            np.float64
+        )
+        return Track(
+            next(self._ids),
+            np.array([center[0], center[1], 0.0, 0.0]),
+            cov,
+            det.object_class,
+            float(center[2]),
+            det.extent_m.astype(np.float64),
+            wrap_angle_rad(ego.yaw_rad + det.yaw_rad),
+            det.score,
+        )
+
+    # ------------------------------------------------------------------ association
+    def _associate(self, dets: list[Detection], centers: np.ndarray) -> tuple[list, list]:
+        if not self.tracks or not dets:
+            return [], []
+        predicted = np.array([t.state[:2] for t in self.tracks])
+        dist = np.linalg.norm(predicted[:, None, :] - centers[None, :, :2], axis=2)
+        compatible = np.array(
+            [
+                [
+                    t.object_class is d.object_class
+                    or ObjectClass.UNKNOWN in (t.object_class, d.object_class)
+                    for d in dets
+                ]
+                for t in self.tracks
+            ]
+        )
+        cost = np.where((dist <= self.config.gate_m) & compatible, dist, NO_MATCH)
+        rows, cols = linear_sum_assignment(cost)
+        keep = cost[rows, cols] < NO_MATCH
+        return [int(r) for r in rows[keep]], [int(c) for c in cols[keep]]
+
+    # ------------------------------------------------------------------ output
+    def _to_bev(self, track: Track, ego: Pose) -> BevObject:
+        world = np.array([track.state[0], track.state[1], track.z_m])
+        local = ego.inverse_transform_points(world[None, :])[0]
+        velocity = ego.rotation.T @ np.array([track.state[2], track.state[3], 0.0])
+        return BevObject(
+            track.track_id,
+            track.object_class,
+            local,
+            velocity,
+            track.extent_m.copy(),
+            wrap_angle_rad(track.yaw_rad - ego.yaw_rad),
+            float(min(1.0, max(0.0, track.score))),
+        )
+
+    @property
+    def speed_std_mps(self) -> list[float]:
+        """Velocity uncertainty of each track (for diagnostics)."""
+        return [math.sqrt(float(t.cov[2, 2] + t.cov[3, 3])) for t in self.tracks]

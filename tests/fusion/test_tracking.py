@@ -1,0 +1,83 @@
+"""Bird's-eye tracking: velocities from noisy positions, stable ids through crossings,
+birth and death, and an ego that moves while it tracks."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from fusion.tracking import Detection, Tracker, TrackerConfig
+from roadmind.frames import Pose
+from roadmind.messages import ObjectClass
+
+DT = 0.1
+CAR = np.array([2.3, 0.95, 0.75])
+
+
+def _det(x: float, y: float, cls: ObjectClass = ObjectClass.VEHICLE) -> Detection:
+    return Detection(cls, np.array([x, y, 0.75]), CAR, 0.0)
+
+
+def test_constant_velocity_is_estimated_from_noisy_positions() -> None:
+    rng = np.random.default_rng(0)
+    tracker = Tracker()
+    out = ()
+    for k in range(40):  # 8 m/s along x, 0.2 m position noise
+        x, y = 10.0 + 8.0 * k * DT, 3.0
+        out = tracker.step([_det(x + rng.normal(0, 0.2), y + rng.normal(0, 0.2))], Pose(), k * DT)
+    assert len(out) == 1
+    assert np.allclose(out[0].velocity_mps[:2], [8.0, 0.0], atol=0.5)
+    assert abs(out[0].position_m[0] - (10.0 + 8.0 * 39 * DT)) < 0.4
+
+
+def test_ids_stay_with_their_objects_through_a_crossing() -> None:
+    tracker = Tracker()
+    ids_a, ids_b = set(), set()
+    for k in range(60):
+        t = k * DT
+        a = _det(-15.0 + 5.0 * t, 0.0)  # east-bound
+        b = _det(0.0, -15.0 + 5.0 * t)  # south-bound, meets a near the origin
+        out = tracker.step([a, b], Pose(), t)
+        for obj in out:
+            if obj.position_m[1] > -1.0 and abs(obj.position_m[0]) > 3:  # clearly a
+                ids_a.add(obj.track_id)
+            elif abs(obj.position_m[0]) < 1.0 and abs(obj.position_m[1]) > 3:  # clearly b
+                ids_b.add(obj.track_id)
+    assert len(ids_a) == 1 and len(ids_b) == 1 and ids_a != ids_b
+
+
+def test_birth_needs_two_hits_and_death_comes_after_misses() -> None:
+    tracker = Tracker(TrackerConfig(min_hits=2, max_misses=3))
+    assert tracker.step([_det(10, 0)], Pose(), 0.0) == ()  # one sighting is not yet a track
+    assert len(tracker.step([_det(10, 0)], Pose(), 0.1)) == 1
+    for k in range(3):  # missed: kept but not reported
+        assert tracker.step([], Pose(), 0.2 + k * DT) == ()
+        assert len(tracker.tracks) == 1
+    tracker.step([], Pose(), 0.6)
+    assert tracker.tracks == []
+    new = [tracker.step([_det(10, 0)], Pose(), 0.7 + k * DT) for k in range(2)][-1]
+    assert new[0].track_id == 2  # ids are never reused
+
+
+def test_classes_must_agree_and_bad_detections_are_skipped() -> None:
+    tracker = Tracker()
+    for k in range(3):
+        tracker.step([_det(10, 0)], Pose(), k * DT)
+    out = tracker.step([_det(10.2, 0, ObjectClass.PEDESTRIAN), _det(math.nan, 0)], Pose(), 0.3)
+    assert [o.object_class for o in out] == []  # the car missed, the pedestrian is new
+    assert {t.object_class for t in tracker.tracks} == {
+        ObjectClass.VEHICLE,
+        ObjectClass.PEDESTRIAN,
+    }
+
+
+def test_a_moving_ego_sees_a_parked_car_standing_still() -> None:
+    tracker = Tracker()
+    out = ()
+    for k in range(30):  # the ego drives at 10 m/s towards a car parked 50 m ahead
+        ego = Pose(x_m=10.0 * k * DT, yaw_rad=0.0)
+        out = tracker.step([_det(50.0 - 10.0 * k * DT, 0.0)], ego, k * DT)
+    assert len(out) == 1
+    assert np.linalg.norm(out[0].velocity_mps[:2]) < 0.3  # absolute velocity: standing
+    assert abs(out[0].position_m[0] - (50.0 - 10.0 * 29 * DT)) < 0.3
