@@ -11,7 +11,6 @@ dropped after ``max_misses`` frames without one; ids are never reused.
 from __future__ import annotations
 
 import itertools
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -177,8 +176,3 @@ class Tracker:
             wrap_angle_rad(track.yaw_rad - ego.yaw_rad),
             float(min(1.0, max(0.0, track.score))),
         )
-
-    @property
-    def speed_std_mps(self) -> list[float]:
-        """Velocity uncertainty of each track (for diagnostics)."""
-        return [math.sqrt(float(t.cov[2, 2] + t.cov[3, 3])) for t in self.tracks]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Literal
@@ -118,14 +119,19 @@ def class_map(names: dict[int, str]) -> dict[int, ObjectClass | None]:
 
 @contextlib.contextmanager
 def quiet_ultralytics() -> Iterator[None]:
+    """Only ultralytics' warnings, and on stderr: stdout may carry a command's JSON."""
     from ultralytics.utils import LOGGER
 
     level = LOGGER.level
+    streams = [h for h in LOGGER.handlers if isinstance(h, logging.StreamHandler)]
+    old = [h.setStream(sys.stderr) for h in streams]
     LOGGER.setLevel(logging.WARNING)
     try:
         yield
     finally:
         LOGGER.setLevel(level)
+        for handler, stream in zip(streams, old, strict=True):
+            handler.setStream(stream)
 
 
 def check_bgra(bgra: object) -> None:

@@ -56,10 +56,6 @@ def read_kitti_bin(path: Path) -> np.ndarray:
     return np.fromfile(path, dtype="<f4").reshape(-1, 4).astype(np.float32, copy=False)
 
 
-def write_kitti_bin(path: Path, points_xyzi: np.ndarray) -> None:
-    np.ascontiguousarray(points_xyzi, dtype="<f4").tofile(path)
-
-
 def read_pcd(path: Path) -> np.ndarray:
     """Positions and, if the file has one, the intensity field (else 0)."""
     _require_file(path)

@@ -42,7 +42,7 @@ from roadmind.messages import (
     ObjectClass,
     SignType,
 )
-from roadmind.units import kmh_to_mps, speed_to_mps
+from roadmind.units import kmh_to_mps, mps_to_kmh, speed_to_mps
 
 SIZES_M = {"vehicle": (4.6, 1.9, 1.5), "pedestrian": (0.5, 0.6, 1.75), "unknown": (1.0, 1.0, 1.0)}
 
@@ -293,7 +293,7 @@ def _check(expect: Expect, explained: Explained) -> list[str]:
         bad.append(f"action {d.action.value}, expected {' or '.join(a.value for a in allowed)}")
     if expect.speed_kmh is not None:
         lo, hi = expect.speed_kmh
-        got = d.target_speed_mps * 3.6
+        got = mps_to_kmh(d.target_speed_mps)
         if not lo - 1e-6 <= got <= hi + 1e-6:
             bad.append(f"target speed {got:.1f} km/h outside [{lo:g}, {hi:g}]")
     if expect.stop_m is not None:

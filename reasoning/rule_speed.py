@@ -224,6 +224,17 @@ def speed_limit_rule(
 # --------------------------------------------------------------------------- zones
 
 
+def note_covers(ctx: MapContext, kind: ZoneKind, s_m: float) -> bool:
+    """A map note of this kind spans ``s_m`` (a zone sign there: the note says where the
+    zone ends, so the sign adds no zone of its own)."""
+    return any(
+        n.constraint is not None
+        and n.constraint.kind is kind
+        and n.s_from_m - SAME_SIGN_M <= s_m <= n.s_to_m
+        for n in ctx.notes
+    )
+
+
 def zone_rules(
     ego: EgoView,
     v_mps: float,
@@ -249,13 +260,11 @@ def zone_rules(
         if zone is None:
             continue
         start = seen.sign.s_m
-        covered = any(  # a map note of the same kind says where the zone ends
-            n.constraint is not None
-            and n.constraint.kind is zone.kind
-            and n.s_from_m - SAME_SIGN_M <= start <= n.s_to_m
-            for n in ctx.notes
-        )
-        if covered or start + params.sign_zone_m < front or start > front + HORIZON_M:
+        if (
+            note_covers(ctx, zone.kind, start)
+            or start + params.sign_zone_m < front
+            or start > front + HORIZON_M
+        ):
             continue
         zones.append((start, start + params.sign_zone_m, zone, f"sign:{seen.sign.label()}"))
     out: list[Constraint] = []

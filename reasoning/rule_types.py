@@ -11,6 +11,7 @@ import numpy as np
 from reasoning.map_context import MapContext
 from roadmind.frames import Pose
 from roadmind.messages import Action, BevObject, Reason
+from roadmind.units import mps_to_kmh
 
 # Higher wins when several rules speak at once.
 ACTION_PRIORITY = {
@@ -128,4 +129,4 @@ def braking_speed_mps(distance_m: float, decel_mps2: float, end_speed_mps: float
 
 
 def kmh(speed_mps: float) -> str:
-    return f"{speed_mps * 3.6:.0f} km/h"
+    return f"{mps_to_kmh(speed_mps):.0f} km/h"

@@ -15,6 +15,7 @@ import numpy as np
 
 from roadmind.errors import UserError
 from roadmind.serialize import to_dict
+from roadmind.units import mps_to_kmh
 from sim import cli_perception
 from sim.cli_output import emit_json, timing_ms
 from sim.rates import PHYSICS_HZ
@@ -133,7 +134,8 @@ def cmd_scene(args: argparse.Namespace) -> int:
         for index, explained in results:
             d = explained.decision
             stop = f", stop in {d.stop_distance_m:.1f} m" if d.stop_distance_m is not None else ""
-            print(f"  frame {index}: {d.action.value} at {d.target_speed_mps * 3.6:.1f} km/h{stop}")
+            speed_kmh = mps_to_kmh(d.target_speed_mps)
+            print(f"  frame {index}: {d.action.value} at {speed_kmh:.1f} km/h{stop}")
             for reason in d.reasons:
                 print(f"    [{reason.rule}] {reason.text}")
         failures = check_scene(scene, results)

@@ -64,19 +64,19 @@ def cmd_eval_camera(args: argparse.Namespace) -> dict[str, object]:
             f"{data}: no dataset; make one with `roadmind datagen --out {args.data} --frames 1600`"
         )
     names = yaml.safe_load(data.read_text())["names"]
-    if weights.suffix == ".pt":  # the validator compares class indices, not names
-        with quiet_ultralytics():
-            model_names = YOLO(str(weights), task="detect").names
-        if {int(k): v for k, v in model_names.items()} != {int(k): v for k, v in names.items()}:
-            raise UserError(
-                f"{weights}: classes {list(model_names.values())} are not the dataset's "
-                f"{list(names.values())}; mAP needs weights trained on roadmind's classes "
-                "(COCO weights work in the detector, not in this score)"
-            )
-    if args.backend == "onnx":
+    if args.backend == "onnx" and weights.suffix != ".onnx":
         weights = export_onnx(weights)
-    with quiet_ultralytics(), contextlib.redirect_stdout(sys.stderr):  # stdout: JSON only
-        metrics = YOLO(str(weights), task="detect").val(
+    with quiet_ultralytics():
+        model = YOLO(str(weights), task="detect")
+    # the validator compares class indices, not names
+    if {int(k): v for k, v in model.names.items()} != {int(k): v for k, v in names.items()}:
+        raise UserError(
+            f"{weights}: classes {list(model.names.values())} are not the dataset's "
+            f"{list(names.values())}; mAP needs weights trained on roadmind's classes "
+            "(COCO weights work in the detector, not in this score)"
+        )
+    with quiet_ultralytics():
+        metrics = model.val(
             data=str(data),
             split="val",
             imgsz=IMGSZ,  # an ONNX model keeps its own fixed input shape
@@ -113,7 +113,8 @@ def cmd_eval_perception(args: argparse.Namespace) -> int:
     from sim.eval_lidar import evaluate
     from sim.scenario import SCENARIOS_DIR
 
-    result: dict[str, object] = {"camera": cmd_eval_camera(args)}
+    with contextlib.redirect_stdout(sys.stderr):  # stdout carries the JSON only
+        result: dict[str, object] = {"camera": cmd_eval_camera(args)}
     if not args.camera_only:
         names = sorted(p.stem for p in SCENARIOS_DIR.glob("*.yaml"))
         result["lidar"] = evaluate(names, args.lidar_frames, 5, load_lidar_config())
@@ -121,7 +122,9 @@ def cmd_eval_perception(args: argparse.Namespace) -> int:
 
 
 def cmd_bench_perception(args: argparse.Namespace) -> int:
-    return emit_json({"benchmark": "perception", "detector": cmd_bench_detector(args)}, args.out)
+    with contextlib.redirect_stdout(sys.stderr):  # stdout carries the JSON only
+        detector = cmd_bench_detector(args)
+    return emit_json({"benchmark": "perception", "detector": detector}, args.out)
 
 
 def cmd_bench_detector(args: argparse.Namespace) -> dict[str, object]:

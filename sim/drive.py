@@ -23,6 +23,7 @@ from tqdm import tqdm
 from reasoning.clock import Clock
 from reasoning.map_context import MapContext, NoteSpan, RouteNote, RouteSign, build_map_context
 from reasoning.map_text import MapTextError, parse_note
+from reasoning.rule_speed import note_covers
 from reasoning.rule_types import RuleParams
 from reasoning.stop_lines import line_on_path
 from roadmind.messages import BevScene, ObjectClass, SensorFrame, SignType
@@ -176,13 +177,7 @@ def truth_context(world: EmbeddedWorld, context: MapContext) -> MapContext:
                 zone = parse_note(" ".join(sign.text.split()))
             except MapTextError:
                 continue  # a sign that states no cap sets no limit
-            covered = any(
-                n.constraint is not None
-                and n.constraint.kind is zone.kind
-                and n.s_from_m - 10.0 <= s <= n.s_to_m
-                for n in context.notes
-            )
-            if not covered:
+            if not note_covers(context, zone.kind, s):
                 zones.append(RouteNote(s, s + RuleParams().sign_zone_m, sign.text, zone))
     truth = context.with_signs(extra)
     return dataclasses.replace(truth, notes=truth.notes + tuple(zones))

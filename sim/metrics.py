@@ -24,6 +24,7 @@ from reasoning.map_text import ZoneKind
 from reasoning.rule_speed import SpeedMemory, limit_at
 from roadmind.frames import Pose
 from roadmind.messages import ActorTruth, LightState, ObjectClass, SignType
+from roadmind.units import mps_to_kmh
 
 
 class Infraction(enum.StrEnum):
@@ -84,8 +85,8 @@ class _Excess:
             "episodes": self.episodes,
             "time_s": round(self.time_s, 2),
             "distance_m": round(self.distance_m, 1),
-            "max_over_kmh": round(self.max_over_mps * 3.6, 1),
-            "mean_over_kmh": round(self.over_time_mps_s / self.time_s * 3.6, 1)
+            "max_over_kmh": round(mps_to_kmh(self.max_over_mps), 1),
+            "mean_over_kmh": round(mps_to_kmh(self.over_time_mps_s / self.time_s), 1)
             if self.time_s
             else 0.0,
             "episodes_per_km": round(self.episodes / km, 2) if km > 0 else None,

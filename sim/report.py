@@ -28,9 +28,8 @@ from roadmind.messages import (
     ObjectClass,
     SignType,
 )
+from roadmind.units import KMH_PER_MPS
 from sim.visualize import CLASS_COLORS
-
-MPS_TO_KMH = 3.6
 
 ACTION_COLORS: dict[Action, tuple[int, int, int]] = {
     Action.CRUISE: (60, 200, 90),
@@ -233,9 +232,9 @@ def _draw_camera(
     action_text = decision.action.value.replace("_", " ").upper()
     draw.text((12, 8), action_text, fill=ACTION_COLORS[decision.action], font=action_font)
     x_px = 12 + draw.textlength(action_text, font=action_font) + 24
-    numbers = [f"target {decision.target_speed_mps * MPS_TO_KMH:.0f} km/h"]
+    numbers = [f"target {decision.target_speed_mps * KMH_PER_MPS:.0f} km/h"]
     if ego_speed_mps is not None:
-        numbers.append(f"speed {ego_speed_mps * MPS_TO_KMH:.0f} km/h")
+        numbers.append(f"speed {ego_speed_mps * KMH_PER_MPS:.0f} km/h")
     if decision.stop_distance_m is not None:
         numbers.append(f"stop in {decision.stop_distance_m:.1f} m")
     draw.text((x_px, 18), "   ".join(numbers), fill=(235, 235, 235), font=_font(20))
@@ -429,10 +428,10 @@ def write_timeline(
 
     fig = Figure(figsize=(12, 5), dpi=100, layout="constrained")
     ax, band = fig.subplots(2, 1, sharex=True, height_ratios=[12, 1])
-    ax.plot(time_s, np.asarray(speed_mps) * MPS_TO_KMH, color="tab:blue", lw=1.6, label="speed")
+    ax.plot(time_s, np.asarray(speed_mps) * KMH_PER_MPS, color="tab:blue", lw=1.6, label="speed")
     ax.plot(
         time_s,
-        np.asarray(target_mps) * MPS_TO_KMH,
+        np.asarray(target_mps) * KMH_PER_MPS,
         color="tab:green",
         lw=1.0,
         ls="--",
@@ -440,14 +439,14 @@ def write_timeline(
     )
     ax.step(
         time_s,
-        np.asarray(limit_mps, dtype=np.float64) * MPS_TO_KMH,
+        np.asarray(limit_mps, dtype=np.float64) * KMH_PER_MPS,
         where="post",
         color="black",
         lw=1.2,
         label="limit",
     )
     ax.set_ylabel("km/h")
-    kmh = np.concatenate([np.asarray(a, dtype=np.float64) for a in series_mps]) * MPS_TO_KMH
+    kmh = np.concatenate([np.asarray(a, dtype=np.float64) for a in series_mps]) * KMH_PER_MPS
     top_kmh = float(np.nanmax(kmh)) if np.any(np.isfinite(kmh)) else 0.0
     ax.set_ylim(0, max(10.0, 1.15 * top_kmh))  # headroom for the legend and labels
     ax.grid(alpha=0.3)
