@@ -10,6 +10,7 @@ dropped after ``max_misses`` frames without one; ids are never reused.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from dataclasses import dataclass, field
 
@@ -31,6 +32,7 @@ class TrackerConfig:
     accel_std_mps2: float = 2.0  # process noise: unmodelled acceleration
     position_std_m: float = 0.3  # measurement noise of a detection's centre
     initial_speed_std_mps: float = 10.0  # a new track's velocity is unknown
+    class_hold: int = 10  # unclassed updates a track keeps its last seen class through
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +44,7 @@ class Detection:
     extent_m: np.ndarray
     yaw_rad: float
     score: float = 1.0
+    position_std_m: float | None = None  # None: the tracker's LiDAR-grade default
 
 
 @dataclass
@@ -56,6 +59,7 @@ class Track:
     score: float
     hits: int = 1
     misses: int = 0
+    unclassed: int = 0  # updates in a row without a class
 
 
 @dataclass
@@ -96,6 +100,18 @@ class Tracker:
             if t.hits >= self.config.min_hits and t.misses == 0
         )
 
+    def extrapolate(self, ego_pose: Pose, time_s: float) -> tuple[BevObject, ...]:
+        """The reported tracks moved on to ``time_s`` at their velocities, without
+        changing any track: the scene between two scans."""
+        dt = 0.0 if self.last_time_s is None else max(0.0, time_s - self.last_time_s)
+        out = []
+        for t in self.tracks:
+            if t.hits < self.config.min_hits or t.misses:
+                continue
+            ahead = dataclasses.replace(t, state=t.state + np.r_[t.state[2:] * dt, 0.0, 0.0])
+            out.append(self._to_bev(ahead, ego_pose))
+        return tuple(out)
+
     # ------------------------------------------------------------------ filter
     def _predict(self, track: Track, dt: float) -> None:
         if dt <= 0.0:
@@ -110,7 +126,7 @@ class Tracker:
     def _update(self, track: Track, det: Detection, center: np.ndarray, ego: Pose) -> None:
         h = np.zeros((2, 4))
         h[0, 0] = h[1, 1] = 1.0
-        r = np.eye(2) * self.config.position_std_m**2
+        r = np.eye(2) * self._std(det) ** 2
         innovation = center[:2] - h @ track.state
         s = h @ track.cov @ h.T + r
         gain = track.cov @ h.T @ np.linalg.inv(s)
@@ -119,17 +135,24 @@ class Tracker:
         track.z_m = float(center[2])
         track.extent_m = det.extent_m.astype(np.float64)
         track.yaw_rad = wrap_angle_rad(ego.yaw_rad + det.yaw_rad)
-        track.score = det.score
-        if track.object_class is ObjectClass.UNKNOWN:
+        if det.object_class is not ObjectClass.UNKNOWN:
             track.object_class = det.object_class
+            track.score = det.score
+            track.unclassed = 0
+        else:
+            # a class seen stays a while when only LiDAR sees the object (a car the
+            # camera has passed), not for ever (the track may have jumped to a pole)
+            track.unclassed += 1
+            if track.unclassed > self.config.class_hold:
+                track.object_class = ObjectClass.UNKNOWN
+            if track.object_class is ObjectClass.UNKNOWN:
+                track.score = det.score
         track.hits += 1
         track.misses = 0
 
     def _birth(self, det: Detection, center: np.ndarray, ego: Pose) -> Track:
         cfg = self.config
-        cov = np.diag([cfg.position_std_m**2] * 2 + [cfg.initial_speed_std_mps**2] * 2).astype(
-            np.float64
-        )
+        cov = np.diag([self._std(det) ** 2] * 2 + [cfg.initial_speed_std_mps**2] * 2)
         return Track(
             next(self._ids),
             np.array([center[0], center[1], 0.0, 0.0]),
@@ -140,6 +163,9 @@ class Tracker:
             wrap_angle_rad(ego.yaw_rad + det.yaw_rad),
             det.score,
         )
+
+    def _std(self, det: Detection) -> float:
+        return self.config.position_std_m if det.position_std_m is None else det.position_std_m
 
     # ------------------------------------------------------------------ association
     def _associate(self, dets: list[Detection], centers: np.ndarray) -> tuple[list, list]:
@@ -157,7 +183,9 @@ class Tracker:
                 for t in self.tracks
             ]
         )
-        cost = np.where((dist <= self.config.gate_m) & compatible, dist, NO_MATCH)
+        # a vaguely placed detection (camera-only, far) may land farther from its track
+        gate = np.maximum(self.config.gate_m, 2.0 * np.array([self._std(d) for d in dets]))
+        cost = np.where((dist <= gate[None, :]) & compatible, dist, NO_MATCH)
         rows, cols = linear_sum_assignment(cost)
         keep = cost[rows, cols] < NO_MATCH
         return [int(r) for r in rows[keep]], [int(c) for c in cols[keep]]

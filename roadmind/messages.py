@@ -350,7 +350,12 @@ class BevLight:
 
 @dataclass(frozen=True, slots=True)
 class BevScene:
-    """The scene the rules decide on. occupancy: (H, W) uint8 grid in the ego frame or None."""
+    """The scene the rules decide on.
+
+    occupancy: (H, W) uint8 grid in the ego frame or None; row 0 is the far edge ahead,
+    column 0 the left edge, the ego ``occupancy_behind_m`` above the bottom edge and
+    centred across. degraded: what the scene lacks (stale or missing sensors), in words.
+    """
 
     frame_id: int
     timestamp_s: float
@@ -360,6 +365,20 @@ class BevScene:
     occupancy: np.ndarray | None = None
     occupancy_resolution_m: float = 0.5
     degraded: tuple[str, ...] = ()
+    occupancy_behind_m: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.occupancy is not None:
+            _check_array("BevScene", "occupancy", self.occupancy, np.uint8, (-1, -1))
+        _check_finite(
+            "BevScene",
+            occupancy_resolution_m=self.occupancy_resolution_m,
+            occupancy_behind_m=self.occupancy_behind_m,
+        )
+        if self.occupancy_resolution_m <= 0:
+            raise ValueError(
+                f"BevScene.occupancy_resolution_m must be > 0, got {self.occupancy_resolution_m}"
+            )
 
 
 # --------------------------------------------------------------------------- decision, control

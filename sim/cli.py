@@ -370,9 +370,10 @@ def build_parser() -> argparse.ArgumentParser:
     scenario_args(p)
     p.add_argument(
         "--perception",
-        choices=["oracle"],  # sim.drive.PERCEPTION; listed here so --help stays light
+        choices=["oracle", "stack"],  # sim.drive.PERCEPTION; listed here so --help stays light
         default="oracle",
-        help="where the BEV scene comes from: oracle = the world's ground truth",
+        help="where the BEV scene comes from: oracle = the world's ground truth; "
+        "stack = camera detector + LiDAR pipeline + fusion",
     )
     p.add_argument("--out", default=None, help="run folder (default: runs/<time>_<scenario>)")
     p.add_argument("--duration-s", type=float, default=None, help="override the scenario length")

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import yaml
@@ -26,7 +27,8 @@ from reasoning.map_text import MapTextError, parse_note
 from reasoning.rule_speed import note_covers
 from reasoning.rule_types import RuleParams
 from reasoning.stop_lines import line_on_path
-from roadmind.messages import BevScene, ObjectClass, SensorFrame, SignType
+from roadmind.frames import Pose
+from roadmind.messages import BevScene, LidarObject, ObjectClass, SensorFrame, SignType
 from roadmind.serialize import to_dict
 from roadmind.units import kmh_to_mps
 from sim.agent import Agent, AgentStep
@@ -36,9 +38,26 @@ from sim.oracle import oracle_scene
 from sim.rates import PHYSICS_HZ
 from sim.rig import RigConfig
 from sim.scenario import Scenario
+from sim.stack import PerceptionStack, known_landmarks
 
-# Perception modes by name; the camera + LiDAR stack joins when it exists.
-PERCEPTION: dict[str, Callable[[SensorFrame], BevScene]] = {"oracle": oracle_scene}
+if TYPE_CHECKING:
+    from sim.report import BevLayers
+
+Perceive = Callable[[SensorFrame], BevScene]
+
+
+def _oracle(world: EmbeddedWorld) -> Perceive:
+    return oracle_scene
+
+
+def _stack(world: EmbeddedWorld) -> Perceive:
+    assert world.static is not None
+    signs = [s for s in world.static.signs if s.sign_id < SCENARIO_SIGN_ID_BASE]
+    return PerceptionStack(world.rig, known_landmarks(signs, world.static.lights))
+
+
+# Perception modes by name, each built for the world it will see.
+PERCEPTION: dict[str, Callable[[EmbeddedWorld], Perceive]] = {"oracle": _oracle, "stack": _stack}
 STOPPED_AT_GOAL_MPS = 0.1
 
 
@@ -84,10 +103,10 @@ def drive(scenario: Scenario, out_dir: Path, options: DriveOptions | None = None
             f"perception {options.perception!r} is not available; "
             f"choose from {', '.join(PERCEPTION)}"
         )
-    perceive = PERCEPTION[options.perception]
     with EmbeddedWorld(options.rig) as world:
         frame = world.reset(scenario)
         assert world.static is not None
+        perceive = PERCEPTION[options.perception](world)
         agent = make_agent(world)
         context = agent.context
         metrics = DrivingMetrics(
@@ -101,7 +120,7 @@ def drive(scenario: Scenario, out_dir: Path, options: DriveOptions | None = None
         )
         out_dir.mkdir(parents=True, exist_ok=True)
         _write_config(out_dir, scenario, options, world.rig)
-        recorder = _Recorder(out_dir, options, scenario.name)
+        recorder = _Recorder(out_dir, options, scenario.name, perceive)
         steps = round((options.duration_s or scenario.duration_s) * PHYSICS_HZ)
         start = time.perf_counter()
         interrupted = finished = False
@@ -219,8 +238,9 @@ def _write_config(out: Path, scenario: Scenario, options: DriveOptions, rig: Rig
 class _Recorder:
     """Writes decisions.jsonl as it goes, the video if asked, and the summary files."""
 
-    def __init__(self, out: Path, options: DriveOptions, title: str) -> None:
+    def __init__(self, out: Path, options: DriveOptions, title: str, perceive: Perceive) -> None:
         self.out = out
+        self.perceive = perceive
         self.title = title
         self.decisions = (out / "decisions.jsonl").open("w", encoding="utf-8", buffering=1)
         self.video = None
@@ -274,7 +294,14 @@ class _Recorder:
         assert self.video is not None
         cam = frame.cameras[0] if frame.cameras else None
         boxes = []
-        if cam is not None and frame.ground_truth is not None:
+        layers = None
+        if isinstance(self.perceive, PerceptionStack):  # what the stack saw
+            layers = _stack_layers(self.perceive, frame.ego.pose)
+            if cam is not None:
+                for det in self.perceive.fusion.debug.detections.get(cam.name, ()):
+                    label = f"{det.object_class.value} {det.score:.2f}"
+                    boxes.append(LabeledBox(det.xyxy_px, label, det.object_class))
+        elif cam is not None and frame.ground_truth is not None:  # what the oracle knows
             for box in frame.ground_truth.boxes_2d.get(cam.name, ()):
                 if box.object_class is not ObjectClass.UNKNOWN:
                     boxes.append(LabeledBox(box.xyxy_px, box.object_class.value, box.object_class))
@@ -291,6 +318,7 @@ class _Recorder:
                 route,
                 hud,
                 ego_speed_mps=frame.ego.speed_mps,
+                layers=layers,
             )
         )
 
@@ -314,3 +342,29 @@ class _Recorder:
                 [(e["time_s"], e["kind"]) for e in infractions],
                 f"{self.title}: driving score {summary['driving_score']}",
             )
+
+
+def _stack_layers(stack: PerceptionStack, ego: Pose) -> BevLayers:
+    """The stack's last LiDAR boxes and camera rays, moved into the current ego frame."""
+    from sim.report import BevLayers
+
+    debug = stack.fusion.debug
+    boxes = [
+        LidarObject(
+            ego.inverse_transform_points(o.center_m[None, :])[0],
+            o.extent_m,
+            o.yaw_rad - ego.yaw_rad,
+            o.num_points,
+            o.class_hint,
+        )
+        for o in debug.lidar_objects_world
+    ]
+    rays = [
+        (
+            ego.inverse_transform_points(r.origin_m[None, :])[0],
+            ego.inverse_transform_points(r.end_m[None, :])[0],
+            r.object_class,
+        )
+        for r in debug.rays_world
+    ]
+    return BevLayers(boxes, rays)

@@ -24,6 +24,7 @@ from roadmind.messages import (
     Action,
     BevScene,
     Decision,
+    LidarObject,
     LightState,
     ObjectClass,
     SignType,
@@ -179,6 +180,19 @@ class LabeledBox:
             raise ValueError(f"LabeledBox.xyxy_px must have shape (4,), got {shape}")
 
 
+@dataclass(frozen=True, slots=True)
+class BevLayers:
+    """What the perception stack saw beyond its tracks, in the ego frame, for the panel:
+    raw LiDAR boxes and the lines of sight of objects only a camera placed."""
+
+    lidar_objects: Sequence[LidarObject] = ()
+    rays: Sequence[tuple[np.ndarray, np.ndarray, ObjectClass]] = ()  # (origin, end) (3,) [m]
+
+
+_OCCUPIED_COLOR = np.array([70, 62, 40], np.uint8)
+_LIDAR_BOX_COLOR = (150, 150, 150)
+
+
 @functools.cache
 def _font(size_px: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
     # loading a font costs milliseconds; every frame reuses the same few sizes
@@ -260,12 +274,13 @@ def _draw_bev(
     size_px: int,
     extent_m: float,
     ego_half_length_m: float,
+    layers: BevLayers | None = None,
 ) -> Image.Image:
-    img = Image.new("RGB", (size_px, size_px), _BEV_BACKGROUND)
-    draw = ImageDraw.Draw(img)
     # ego centre at (S/2, 2S/3); extent_m ahead fills the 2S/3 pixels above it
     cu, cv = size_px / 2.0, size_px * 2.0 / 3.0
     ppm = cv / extent_m
+    img = Image.fromarray(_occupancy_layer(scene, size_px, cu, cv, ppm))
+    draw = ImageDraw.Draw(img)
 
     def to_px(x_m: float, y_m: float) -> tuple[float, float]:
         return cu + y_m * ppm, cv - x_m * ppm
@@ -301,6 +316,20 @@ def _draw_bev(
         )
 
     corners_unit = np.array([[1.0, 1.0], [1.0, -1.0], [-1.0, -1.0], [-1.0, 1.0]])
+    if layers is not None:
+        for box in layers.lidar_objects:
+            cos_y, sin_y = math.cos(box.yaw_rad), math.sin(box.yaw_rad)
+            local = corners_unit * box.extent_m[:2]
+            x_m = box.center_m[0] + local[:, 0] * cos_y - local[:, 1] * sin_y
+            y_m = box.center_m[1] + local[:, 0] * sin_y + local[:, 1] * cos_y
+            poly = list(zip((cu + y_m * ppm).tolist(), (cv - x_m * ppm).tolist(), strict=True))
+            draw.polygon(poly, outline=_LIDAR_BOX_COLOR)
+        for origin, end, object_class in layers.rays:
+            draw.line(
+                (*to_px(origin[0], origin[1]), *to_px(end[0], end[1])),
+                fill=CLASS_COLORS[object_class],
+                width=1,
+            )
     for obj in scene.objects:
         color = CLASS_COLORS[obj.object_class]
         cos_y, sin_y = math.cos(obj.yaw_rad), math.sin(obj.yaw_rad)
@@ -357,6 +386,28 @@ def _draw_bev(
     return img
 
 
+def _occupancy_layer(scene: BevScene, size_px: int, cu: float, cv: float, ppm: float) -> np.ndarray:
+    """(S, S, 3) background with the scene's occupied cells tinted."""
+    rgb = np.empty((size_px, size_px, 3), np.uint8)
+    rgb[:] = _BEV_BACKGROUND
+    grid = scene.occupancy
+    if grid is None or not grid.any():
+        return rgb
+    res = scene.occupancy_resolution_m
+    rows, cols = grid.shape
+    ahead_m = rows * res - scene.occupancy_behind_m
+    # each panel pixel looks up the cell under its centre
+    x_m = (cv - (np.arange(size_px) + 0.5)) / ppm
+    y_m = ((np.arange(size_px) + 0.5) - cu) / ppm
+    r = np.floor((ahead_m - x_m) / res).astype(np.int64)
+    c = np.floor((y_m + cols * res / 2.0) / res).astype(np.int64)
+    r_ok, c_ok = (r >= 0) & (r < rows), (c >= 0) & (c < cols)
+    occupied = np.zeros((size_px, size_px), bool)
+    occupied[np.ix_(r_ok, c_ok)] = grid[np.ix_(r[r_ok], c[c_ok])] > 0
+    rgb[occupied] = _OCCUPIED_COLOR
+    return rgb
+
+
 def compose_frame(
     camera_bgra: np.ndarray | None,
     boxes: Sequence[LabeledBox],
@@ -367,6 +418,7 @@ def compose_frame(
     bev_extent_m: float = 40.0,
     ego_speed_mps: float | None = None,
     ego_half_length_m: float = 2.35,
+    layers: BevLayers | None = None,
 ) -> np.ndarray:
     """One video frame, (H, W + H, 3) uint8 RGB for an (H, W) camera image.
 
@@ -377,13 +429,16 @@ def compose_frame(
     (``ego_half_length_m`` ahead of the ego centre).
     Right: an H x H bird's-eye panel in the ego frame (x forward -> up, y right -> right),
     ego centre at (H/2, 2H/3) and ``bev_extent_m`` metres ahead of it filling the 2H/3
-    pixels above; route_ego_xy: (M, 2) route points in the ego frame [m].
+    pixels above; route_ego_xy: (M, 2) route points in the ego frame [m]. The scene's
+    occupancy grid tints the background; ``layers`` adds raw LiDAR boxes and camera rays.
     """
     if not (math.isfinite(bev_extent_m) and bev_extent_m > 0):
         raise ValueError(f"compose_frame bev_extent_m must be positive, got {bev_extent_m}")
     camera = _draw_camera(camera_bgra, boxes, decision, hud, ego_speed_mps)
     width_px, height_px = camera.size
-    bev = _draw_bev(scene, decision, route_ego_xy, height_px, bev_extent_m, ego_half_length_m)
+    bev = _draw_bev(
+        scene, decision, route_ego_xy, height_px, bev_extent_m, ego_half_length_m, layers
+    )
     out = np.empty((height_px, width_px + height_px, 3), dtype=np.uint8)
     out[:, :width_px] = np.asarray(camera)
     out[:, width_px:] = np.asarray(bev)

@@ -4,6 +4,7 @@ driven to its goal with driving score 100 and no infraction, the same twice."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ import pytest
 from roadmind.messages import BevScene, SensorFrame
 from sim import drive as drive_module
 from sim.drive import DriveOptions, drive
+from sim.embedded import EmbeddedWorld
 from sim.rig import RigConfig
 from sim.scenario import SCENARIOS_DIR, load_scenario
 
@@ -100,14 +102,21 @@ def test_run_folder_with_video(tmp_path: Path, small_rig: RigConfig) -> None:
 def test_ctrl_c_keeps_what_was_recorded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     calls = {"n": 0}
     real = drive_module.PERCEPTION["oracle"]
+    perceive = None
 
     def interrupted_after_30(frame: SensorFrame) -> BevScene:
         calls["n"] += 1
         if calls["n"] > 30:
             raise KeyboardInterrupt
-        return real(frame)
+        assert perceive is not None
+        return perceive(frame)
 
-    monkeypatch.setitem(drive_module.PERCEPTION, "oracle", interrupted_after_30)
+    def build(world: EmbeddedWorld) -> Callable[[SensorFrame], BevScene]:
+        nonlocal perceive
+        perceive = real(world)
+        return interrupted_after_30
+
+    monkeypatch.setitem(drive_module.PERCEPTION, "oracle", build)
     result = _drive("default", tmp_path)
     assert result.interrupted and result.steps == 30
     metrics = json.loads((tmp_path / "metrics.json").read_text())

@@ -1,0 +1,95 @@
+"""Fusion settings (configs/perception/fusion.yaml), strict like every config file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+
+from fusion.occupancy import GridSpec
+from fusion.tracking import TrackerConfig
+from roadmind.config import StrictModel, load_model
+
+DEFAULT_FUSION_CONFIG = (
+    Path(__file__).resolve().parent.parent / "configs" / "perception" / "fusion.yaml"
+)
+
+
+class SizePrior(StrictModel):
+    """What the camera assumes of a class it places alone."""
+
+    height_m: float = Field(gt=0.0)  # of the detected box's object (a sign: its face)
+    width_m: float = Field(gt=0.0)  # used when the box is cut at the top or bottom
+    half_depth_m: float = Field(0.0, ge=0.0)  # visible surface to centre
+
+
+class ShapeLimits(StrictModel):
+    """The largest LiDAR box a camera class may take: a pedestrian box on a 3.5 m
+    light pole is a detector mistake, not a pedestrian."""
+
+    max_height_m: float = Field(gt=0.0)
+    max_length_m: float = Field(gt=0.0)
+
+
+class PlausibleConfig(StrictModel):
+    vehicle: ShapeLimits = ShapeLimits(max_height_m=4.5, max_length_m=14.0)
+    pedestrian: ShapeLimits = ShapeLimits(max_height_m=2.4, max_length_m=1.5)
+
+
+class PriorsConfig(StrictModel):
+    vehicle: SizePrior = SizePrior(height_m=1.5, width_m=1.8, half_depth_m=1.0)
+    pedestrian: SizePrior = SizePrior(height_m=1.7, width_m=0.5, half_depth_m=0.2)
+    traffic_sign: SizePrior = SizePrior(height_m=0.85, width_m=0.85)
+    traffic_light: SizePrior = SizePrior(height_m=1.0, width_m=0.36)
+
+
+class SensorTimingConfig(StrictModel):
+    max_camera_lag_s: float = Field(0.06, ge=0.0)  # camera frame older than the scan
+    max_lidar_age_s: float = Field(0.25, gt=0.0)  # no newer scan: positions from cameras
+    max_camera_age_s: float = Field(0.25, gt=0.0)  # no newer frame: that camera is missing
+
+
+class TrackingConfig(StrictModel):
+    gate_m: float = Field(2.5, gt=0.0)
+    min_hits: int = Field(2, ge=1)
+    max_misses: int = Field(5, ge=0)
+    accel_std_mps2: float = Field(2.0, gt=0.0)
+    position_std_m: float = Field(0.3, gt=0.0)
+    initial_speed_std_mps: float = Field(10.0, gt=0.0)
+    class_hold: int = Field(10, ge=0)
+
+
+class GridConfig(StrictModel):
+    ahead_m: float = Field(60.0, ge=0.0)
+    behind_m: float = Field(20.0, ge=0.0)
+    side_m: float = Field(30.0, ge=0.0)
+    resolution_m: float = Field(0.5, gt=0.0)
+    min_points: int = Field(2, ge=1)
+    max_height_m: float = Field(2.5, gt=0.0)  # above ground: higher returns do not block
+
+
+class FusionConfig(StrictModel):
+    min_iou: float = Field(0.25, ge=0.0, le=1.0)  # camera box vs projected LiDAR box
+    object_range_m: float = Field(80.0, gt=0.0)
+    sign_range_m: float = Field(60.0, gt=0.0)
+    light_range_m: float = Field(150.0, gt=0.0)
+    merge_m: float = Field(1.5, gt=0.0)  # camera-only placements this close are one object
+    lidar_only_score: float = Field(0.3, ge=0.0, le=1.0)
+    camera_only_score_factor: float = Field(0.8, ge=0.0, le=1.0)
+    camera_only_min_score: float = Field(0.5, ge=0.0, le=1.0)
+    priors: PriorsConfig = PriorsConfig()
+    plausible: PlausibleConfig = PlausibleConfig()
+    timing: SensorTimingConfig = SensorTimingConfig()
+    tracking: TrackingConfig = TrackingConfig()
+    grid: GridConfig = GridConfig()
+
+    def tracker_config(self) -> TrackerConfig:
+        return TrackerConfig(**self.tracking.model_dump())
+
+    def grid_spec(self) -> GridSpec:
+        g = self.grid
+        return GridSpec(g.ahead_m, g.behind_m, g.side_m, g.resolution_m, g.min_points)
+
+
+def load_fusion_config(path: Path | None = None) -> FusionConfig:
+    return load_model(FusionConfig, path or DEFAULT_FUSION_CONFIG)

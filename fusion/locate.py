@@ -1,0 +1,151 @@
+"""Placing what only a camera saw: a detection's box becomes a point in the ego frame.
+
+Three sources, best first: the LiDAR points inside the box's frustum (the nearest dense
+group of them is the object's visible surface); the ground plane under the box's
+bottom edge; the size of the box against a size prior (an object of known height h
+seen ``h_px`` pixels tall is ``f h / h_px`` away). The last two are combined by their
+variances when both apply. Every placement carries a standard deviation, which the
+tracker uses as the measurement noise.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from fusion.associate import project_to_image
+from fusion.config import SizePrior
+from roadmind.messages import CameraImage, Detection2D
+
+FRUSTUM_SHRINK = 0.15  # keep the inner part of the box: its edges catch the background
+SURFACE_WINDOW_M = 1.5  # depth span of one object's visible surface
+MIN_FRUSTUM_POINTS = 2
+FRUSTUM_STD_M = 0.5
+PITCH_STD_RAD = math.radians(1.0)  # ground-plane error: the car pitches, roads tilt
+SIZE_STD = 0.15  # relative spread of the size prior
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """Where a detection is: ego-frame point (3,) [m], its 1-sigma error [m], and how."""
+
+    center_m: np.ndarray
+    std_m: float
+    source: str  # "lidar", "size", "ground" or "size+ground"
+
+
+def pixel_ray(camera: CameraImage, u_px: float, v_px: float) -> tuple[np.ndarray, np.ndarray]:
+    """Origin (3,) and unit direction (3,) in the ego frame of the ray through a pixel."""
+    k = camera.intrinsics
+    direction_cam = np.array([1.0, (u_px - k[0, 2]) / k[0, 0], -(v_px - k[1, 2]) / k[1, 1]])
+    pose = camera.sensor_to_ego
+    direction = pose.rotation @ direction_cam
+    return pose.translation, direction / np.linalg.norm(direction)
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectedPoints:
+    """Obstacle points seen by one camera: (N, 2) pixels and (N,) camera-axis depths."""
+
+    px: np.ndarray
+    depth_m: np.ndarray
+
+    @staticmethod
+    def of(points_ego: np.ndarray, camera: CameraImage) -> ProjectedPoints:
+        if points_ego.shape[0] == 0:
+            return ProjectedPoints(np.zeros((0, 2)), np.zeros(0))
+        return ProjectedPoints(*project_to_image(points_ego, camera))
+
+
+def frustum_depth(box_xyxy: np.ndarray, points: ProjectedPoints) -> float | None:
+    """Camera-axis depth [m] of the nearest dense group of obstacle points inside the
+    box, or None when too few points fall in it."""
+    px, depth = points.px, points.depth_m
+    if depth.size == 0:
+        return None
+    x0, y0, x1, y1 = box_xyxy
+    dx, dy = (x1 - x0) * FRUSTUM_SHRINK, (y1 - y0) * FRUSTUM_SHRINK
+    inside = (
+        (depth > 0.5)
+        & (px[:, 0] >= x0 + dx)
+        & (px[:, 0] <= x1 - dx)
+        & (px[:, 1] >= y0 + dy)
+        & (px[:, 1] <= y1 - dy)
+    )
+    depths = np.sort(depth[inside])
+    if depths.size < MIN_FRUSTUM_POINTS:
+        return None
+    # The first window of SURFACE_WINDOW_M holding enough points: nearer strays (rain
+    # of single returns) are skipped, the background behind the object never reached.
+    ends = np.searchsorted(depths, depths + SURFACE_WINDOW_M, side="right")
+    dense = np.flatnonzero(ends - np.arange(depths.size) >= MIN_FRUSTUM_POINTS)
+    if dense.size == 0:
+        return None
+    first = int(dense[0])
+    return float(np.median(depths[first : ends[first]]))
+
+
+def place(
+    det: Detection2D,
+    camera: CameraImage,
+    points: ProjectedPoints,
+    prior: SizePrior,
+    on_ground: bool = True,
+) -> Placement | None:
+    """Centre of a detected object: its surface point pushed back along the ray by the
+    object's prior half depth. ``on_ground``: the box's bottom edge is on the road
+    (road users; not signs or lights). None when nothing places it."""
+    x0, y0, x1, y1 = det.xyxy_px
+    u = (x0 + x1) / 2.0
+    depth = frustum_depth(det.xyxy_px, points)
+    if depth is not None:
+        origin, ray = pixel_ray(camera, u, (y0 + y1) / 2.0)
+        surface = origin + ray * _range_for_depth(camera, ray, depth)
+        return Placement(surface + _flat(ray) * prior.half_depth_m, FRUSTUM_STD_M, "lidar")
+    focal = float(camera.intrinsics[1, 1])
+    origin, ray = pixel_ray(camera, u, (y0 + y1) / 2.0)
+    estimates: dict[str, tuple[float, float]] = {}  # source: (range along the ray [m], var)
+    height_px, width_px = y1 - y0, x1 - x0
+    image_h, image_w = camera.bgra.shape[:2]
+    # a box cut by the image's edge understates the object's size on that axis
+    if height_px > 2.0 and y0 > 1.0 and y1 < image_h - 1.0:
+        rng = _range_for_depth(camera, ray, focal * prior.height_m / height_px)
+        estimates["size"] = (rng, (SIZE_STD * rng) ** 2)
+    elif width_px > 2.0 and x0 > 1.0 and x1 < image_w - 1.0:
+        rng = _range_for_depth(camera, ray, focal * prior.width_m / width_px)
+        estimates["size"] = (rng, (SIZE_STD * rng) ** 2)
+    if on_ground and y1 < image_h - 1.0:
+        g_origin, g_ray = pixel_ray(camera, u, y1)
+        if g_ray[2] < -1e-3:
+            ground_rng = -g_origin[2] / g_ray[2]
+            # d(range)/d(pitch) = range^2 / camera height on flat ground
+            std = ground_rng**2 * PITCH_STD_RAD / max(g_origin[2], 0.5)
+            # the bottom edge is the near face; the centre ray meets it at the same
+            # bird's-eye distance
+            horizontal = ground_rng * _flat_norm(g_ray)
+            estimates["ground"] = (horizontal / max(_flat_norm(ray), 1e-6), std**2)
+    if not estimates:
+        return None
+    weights = np.array([1.0 / var for _, var in estimates.values()])
+    ranges = np.array([rng for rng, _ in estimates.values()])
+    rng = float(np.sum(weights * ranges) / weights.sum())
+    std = float(math.sqrt(1.0 / weights.sum()))
+    surface = origin + ray * rng
+    return Placement(surface + _flat(ray) * prior.half_depth_m, std, "+".join(estimates))
+
+
+def _range_for_depth(camera: CameraImage, ray_ego: np.ndarray, depth_m: float) -> float:
+    """Distance along an ego-frame ray at which the camera-axis depth is ``depth_m``."""
+    along_axis = float(camera.sensor_to_ego.rotation[:, 0] @ ray_ego)
+    return depth_m / max(along_axis, 1e-3)
+
+
+def _flat(ray: np.ndarray) -> np.ndarray:
+    flat = np.array([ray[0], ray[1], 0.0])
+    return flat / max(float(np.linalg.norm(flat)), 1e-9)
+
+
+def _flat_norm(ray: np.ndarray) -> float:
+    return float(math.hypot(ray[0], ray[1]))
