@@ -16,7 +16,7 @@ import numpy as np
 from roadmind.errors import UserError
 from roadmind.serialize import to_dict
 from roadmind.units import mps_to_kmh
-from sim import cli_perception
+from sim import cli_fusion, cli_perception
 from sim.cli_output import emit_json, timing_ms
 from sim.rates import PHYSICS_HZ
 
@@ -436,6 +436,7 @@ def build_parser() -> argparse.ArgumentParser:
     lidar_args(b)
     b.set_defaults(func=cmd_bench_lidar)
     cli_perception.add_eval_and_bench(evals, bench)
+    cli_fusion.add_commands(evals, bench)
     return parser
 
 

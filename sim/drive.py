@@ -50,14 +50,14 @@ def _oracle(world: EmbeddedWorld) -> Perceive:
     return oracle_scene
 
 
-def _stack(world: EmbeddedWorld) -> Perceive:
+def stack_for(world: EmbeddedWorld) -> Perceive:
     assert world.static is not None
     signs = [s for s in world.static.signs if s.sign_id < SCENARIO_SIGN_ID_BASE]
     return PerceptionStack(world.rig, known_landmarks(signs, world.static.lights))
 
 
 # Perception modes by name, each built for the world it will see.
-PERCEPTION: dict[str, Callable[[EmbeddedWorld], Perceive]] = {"oracle": _oracle, "stack": _stack}
+PERCEPTION: dict[str, Callable[[EmbeddedWorld], Perceive]] = {"oracle": _oracle, "stack": stack_for}
 STOPPED_AT_GOAL_MPS = 0.1
 
 
