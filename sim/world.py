@@ -88,5 +88,11 @@ def _embedded(options: DriveOptions) -> World:
     return EmbeddedWorld(options.rig)
 
 
-# Backends by name.
-WORLDS: dict[str, Callable[[DriveOptions], World]] = {"embedded": _embedded}
+def _carla(options: DriveOptions) -> World:
+    from sim.carla_backend import CarlaWorld
+
+    return CarlaWorld(options.rig, options.carla)
+
+
+# Backends by name; the CARLA one is imported only when picked.
+WORLDS: dict[str, Callable[[DriveOptions], World]] = {"embedded": _embedded, "carla": _carla}
