@@ -232,7 +232,8 @@ class LightTruth:
 class CollisionTruth:
     """One contact the ego's collision sensor reported during a frame.
 
-    other_class: UNKNOWN for the static world (buildings, poles, fences, props).
+    other_class: the other's class; UNKNOWN for the static world (buildings, poles,
+    fences, props), TRAFFIC_LIGHT or TRAFFIC_SIGN for those actors.
     other_type: the simulator's type of the other actor (CARLA's ``type_id``).
     impulse_ns: magnitude of the normal impulse [N s].
     """

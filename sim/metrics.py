@@ -171,10 +171,11 @@ class DrivingMetrics:
     def _static_collisions(
         self, time_s: float, front: float, collisions: tuple[CollisionTruth, ...]
     ) -> None:
-        """Contacts with the static world from a collision sensor. Road users are judged by
-        their footprints above in every world, so they are not counted twice here."""
+        """Contacts with the static world (poles, lights, buildings, props) from a collision
+        sensor. Road users are judged by their footprints above in every world, so they
+        are not counted twice here."""
         for event in collisions:
-            if event.other_class is not ObjectClass.UNKNOWN:
+            if event.other_class in (ObjectClass.VEHICLE, ObjectClass.PEDESTRIAN):
                 continue
             last = self._static_contact_s.get(event.other_id)
             self._static_contact_s[event.other_id] = time_s
