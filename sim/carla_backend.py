@@ -80,6 +80,8 @@ WALKER_LIFT_M = 1.0  # a walker's origin is at its middle, about 0.9 m up
 SETTLE_TICKS = 10  # after spawning: cars land, walker controllers attach (0.5 s)
 WALKER_REACHED_M = 1.0  # a walker this close to its leg's end goes on to the next
 NPC_BRAKE = 1.0  # a scripted hard stop (lead-vehicle braking)
+TEARDOWN_TIMEOUT_S = 5.0  # per server call while tearing down
+TIMED_OUT = "time-out"  # in carla.Client's error when the server does not answer
 TOWN_NAME = re.compile(r"^Town\d+\w*$")  # Town01, Town10HD_Opt: loaded by name
 # Surfaces the car drives on are not collisions (singular and plural tag spellings).
 GROUND_TYPES = frozenset(
@@ -818,13 +820,18 @@ class CarlaWorld:
     def close(self) -> None:
         """Sensors stopped, the server's settings (world, Traffic Manager, light timings)
         restored, every spawned actor destroyed. Each step is tried even when one before
-        failed (a lost server must not leave the rest undone); failures are warnings.
-        A Ctrl-C during teardown lets it finish, then is raised."""
+        failed; failures are warnings. A server that stops answering is not waited on
+        once per actor: after its first time-out the remaining steps are skipped. A
+        Ctrl-C during teardown lets it finish, then is raised."""
         problems: list[str] = []
         interrupted = False
+        skipped = 0
 
         def attempt(what: str, action: Callable[[], object]) -> None:
-            nonlocal interrupted
+            nonlocal interrupted, skipped
+            if any(TIMED_OUT in p for p in problems):
+                skipped += 1
+                return
             try:
                 action()
             except KeyboardInterrupt:
@@ -833,9 +840,19 @@ class CarlaWorld:
             except Exception as exc:
                 problems.append(f"{what}: {exc}")
 
+        if self.client is not None:
+            client = self.client
+            attempt("shortening the time-out", lambda: client.set_timeout(TEARDOWN_TIMEOUT_S))
         self._stop_sensors(attempt)
         self._restore(attempt)
         self._destroy_actors(attempt)
+        if self.client is not None:
+            attempt("restoring the time-out", lambda: client.set_timeout(self.server.timeout_s))
+        if skipped:
+            problems.append(
+                f"the server at {self.server.host}:{self.server.port} stopped answering; "
+                f"{skipped} more teardown steps skipped (restart it to clear its state)"
+            )
         for problem in problems:
             print(f"roadmind: warning: CARLA teardown: {problem}", file=sys.stderr)
         if interrupted:

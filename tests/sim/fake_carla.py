@@ -11,7 +11,8 @@ package's: they need no server.
 
 Knobs for failures: ``unreachable_attempts`` (connection time-outs), ``version``,
 ``drop`` (sensor messages never delivered), ``on_tick`` (raise mid-drive),
-``spawn_fails`` and ``destroy_fails``. ``log`` records calls in order.
+``spawn_fails``, ``destroy_fails``, ``ctrl_c_on_destroy`` and ``gone`` (a dead
+server: destroying and settings calls time out). ``log`` records calls in order.
 """
 
 from __future__ import annotations
@@ -195,8 +196,12 @@ class FakeActor:
         self._log("set_target_velocity")
 
     def destroy(self) -> bool:
+        self.world.server.answer()
         if self.id in self.world.server.destroy_fails:
             raise RuntimeError(f"failed to destroy actor {self.id}")
+        if self.id == self.world.server.ctrl_c_on_destroy:
+            self.world.server.ctrl_c_on_destroy = None
+            raise KeyboardInterrupt
         if self.destroyed:
             raise RuntimeError(f"actor {self.id} destroyed twice")
         if isinstance(self, FakeSensor) and self.listening:
@@ -408,6 +413,7 @@ class FakeTrafficManager:
         return self.port
 
     def set_synchronous_mode(self, mode_switch: bool = True) -> None:
+        self.server.answer()
         self.synchronous = mode_switch
         self.server.log.append(f"tm.set_synchronous_mode({mode_switch})")
 
@@ -460,6 +466,7 @@ class FakeWorld:
         return copy_settings(self.settings)
 
     def apply_settings(self, settings: carla.WorldSettings) -> int:
+        self.server.answer()
         self.settings = copy_settings(settings)
         self.server.log.append(
             f"apply_settings(sync={settings.synchronous_mode}, dt={settings.fixed_delta_seconds})"
@@ -616,7 +623,16 @@ class FakeServer:
         self.spawn_fails: Callable[[str], bool] = lambda bp_id: False
         self.drop: Callable[[FakeSensor, int], bool] = lambda sensor, frame: False
         self.destroy_fails: set[int] = set()
+        self.gone = False  # the server process died: every call times out
+        self.ctrl_c_on_destroy: int | None = None  # Ctrl-C while destroying this actor
+        self.calls_while_gone = 0
         self.world = FakeWorld(self, map_name, xodr)
+
+    def answer(self) -> None:
+        """Called by the fake's server calls: a dead server makes each one time out."""
+        if self.gone:
+            self.calls_while_gone += 1
+            raise RuntimeError("time-out of 5000ms while waiting for the simulator")
 
     def client(self, host: str, port: int) -> FakeClient:
         return FakeClient(self, host, port)

@@ -457,6 +457,32 @@ def test_teardown_goes_on_after_a_failure_and_warns(capsys: pytest.CaptureFixtur
     assert f"roadmind: warning: CARLA teardown: destroying actor {stuck.id}" in err
 
 
+def test_a_dead_server_is_not_waited_on_once_per_actor(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    fake = fake_for("default")
+    world = carla_world(fake)
+    world.reset(load_scenario("default"))
+    fake.gone = True
+    world.close()
+    assert fake.calls_while_gone == 1  # the first time-out, then nothing more
+    err = capsys.readouterr().err
+    assert "time-out" in err and "stopped answering" in err and "steps skipped" in err
+    assert all(not s.listening for s in spawned(fake, FakeSensor))  # client-side: done
+
+
+def test_ctrl_c_during_teardown_finishes_it_first() -> None:
+    fake = fake_for("default")
+    world = carla_world(fake)
+    world.reset(load_scenario("default"))
+    walker = spawned(fake, FakeWalker)[0]
+    fake.ctrl_c_on_destroy = walker.id
+    with pytest.raises(KeyboardInterrupt):
+        world.close()
+    assert fake.live_spawned() == [walker]  # only the interrupted one is left
+    assert not fake.world.settings.synchronous_mode
+
+
 def test_ctrl_c_during_reset_still_tears_down() -> None:
     fake = fake_for("default")
 
