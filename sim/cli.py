@@ -345,7 +345,9 @@ def _cpu_count() -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="roadmind",
-        description=("Drive scenarios in the embedded simulator and see what the car sees."),
+        description=(
+            "Drive scenarios in the embedded simulator or a CARLA server and see what the car sees."
+        ),
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
