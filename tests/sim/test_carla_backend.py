@@ -46,7 +46,7 @@ RIG = RigConfig(
 FAST = CarlaServer(port=2999, sensor_timeout_s=0.2, connect_attempts=5)
 
 
-def fake_for(scenario_name: str, **kw: object) -> FakeServer:
+def fake_server(**kw: object) -> FakeServer:
     """A server whose current world is some other map (the backend must load its own)."""
     return FakeServer((MAPS_DIR / "straight_speed.xodr").read_text(), "Other", **kw)
 
@@ -76,7 +76,7 @@ def assert_released(fake: FakeServer) -> None:
 
 
 def test_unreachable_server_retries_with_backoff_then_one_message() -> None:
-    fake = fake_for("default", unreachable_attempts=99)
+    fake = fake_server(unreachable_attempts=99)
     sleeps: list[float] = []
     with pytest.raises(CarlaServerError) as err:
         connect(CarlaServer(host="10.1.2.3", port=2999), fake.client, sleeps.append)
@@ -89,7 +89,7 @@ def test_unreachable_server_retries_with_backoff_then_one_message() -> None:
 
 
 def test_backoff_is_capped_and_a_late_server_is_taken() -> None:
-    fake = fake_for("default", unreachable_attempts=6)
+    fake = fake_server(unreachable_attempts=6)
     sleeps: list[float] = []
     client = connect(CarlaServer(connect_attempts=8), fake.client, sleeps.append)
     assert sleeps == [1.0, 2.0, 4.0, 8.0, 8.0, 8.0]
@@ -97,14 +97,14 @@ def test_backoff_is_capped_and_a_late_server_is_taken() -> None:
 
 
 def test_version_mismatch_names_both_versions() -> None:
-    fake = fake_for("default", version="0.9.15")
+    fake = fake_server(version="0.9.15")
     with pytest.raises(CarlaServerError, match=r"client 0\.9\.16 and server 0\.9\.15 differ") as e:
         connect(FAST, fake.client, lambda s: None)
     assert "pip install carla==0.9.15" in str(e.value)
 
 
 def test_builds_of_the_same_release_connect() -> None:
-    fake = fake_for("default", version="0.9.16-3-g1a2b3c")
+    fake = fake_server(version="0.9.16-3-g1a2b3c")
     assert connect(FAST, fake.client, lambda s: None) is not None
 
 
@@ -133,7 +133,7 @@ def test_town_comes_from_the_option_or_the_map_name() -> None:
 
 
 def test_reset_goes_synchronous_and_close_restores_everything() -> None:
-    fake = fake_for("default")
+    fake = fake_server()
     with carla_world(fake) as world:
         frame = world.reset(load_scenario("default"))
         settings = fake.world.settings
@@ -147,7 +147,7 @@ def test_reset_goes_synchronous_and_close_restores_everything() -> None:
 
 
 def test_a_synchronous_server_gets_its_own_settings_back() -> None:
-    fake = fake_for("default")
+    fake = fake_server()
     original = carla.WorldSettings(synchronous_mode=True, no_rendering_mode=True)
     original.fixed_delta_seconds = 0.1
     fake.world.settings = original
@@ -162,7 +162,7 @@ def test_a_synchronous_server_gets_its_own_settings_back() -> None:
 
 
 def test_standalone_opendrive_world_from_the_scenario_xodr() -> None:
-    fake = fake_for("default")
+    fake = fake_server()
     with carla_world(fake) as world:
         world.reset(load_scenario("default"))
         text, params = fake.opendrive
@@ -179,7 +179,7 @@ def test_broken_xodr_fails_before_the_server_sees_it(tmp_path: Path) -> None:
     bad = tmp_path / "broken.xodr"
     bad.write_text("<OpenDRIVE><road id='1' length='10'>")
     scenario = load_scenario("default").model_copy(update={"map": str(bad)})
-    fake = fake_for("default")
+    fake = fake_server()
     with carla_world(fake) as world, pytest.raises(UserError, match="not valid OpenDRIVE XML"):
         world.reset(scenario)
     assert fake.opendrive is None
@@ -227,7 +227,7 @@ def test_town_option_loads_the_town() -> None:
 
 
 def test_spawns_the_rig_and_the_scenario() -> None:
-    fake = fake_for("default")
+    fake = fake_server()
     scenario = load_scenario("default")
     with carla_world(fake) as world:
         world.reset(scenario)
@@ -275,7 +275,7 @@ def test_spawns_the_rig_and_the_scenario() -> None:
 
 
 def test_spawn_failure_names_the_field_and_cleans_up() -> None:
-    fake = fake_for("default")
+    fake = fake_server()
     fake.spawn_fails = lambda bp_id: bp_id.startswith("walker.")
     with carla_world(fake) as world, pytest.raises(UserError) as err:
         world.reset(load_scenario("default"))
@@ -285,7 +285,7 @@ def test_spawn_failure_names_the_field_and_cleans_up() -> None:
 
 
 def test_second_reset_starts_from_an_empty_scene() -> None:
-    fake = fake_for("default")
+    fake = fake_server()
     with carla_world(fake) as world:
         world.reset(load_scenario("default"))
         first = fake.live_spawned()
@@ -299,7 +299,7 @@ def test_second_reset_starts_from_an_empty_scene() -> None:
 
 
 def test_frames_have_the_embedded_layout_and_rates() -> None:
-    fake = fake_for("default")
+    fake = fake_server()
     with carla_world(fake) as world:
         frames = [world.reset(load_scenario("stop_sign"))]
         frames += [world.step(VehicleControl(throttle=0.5)) for _ in range(3)]
@@ -323,7 +323,7 @@ def test_frames_have_the_embedded_layout_and_rates() -> None:
 
 
 def test_ego_pose_is_the_ground_point_under_its_box_centre() -> None:
-    fake = fake_for("default")
+    fake = fake_server()
     with carla_world(fake) as world:
         frame = world.reset(load_scenario("stop_sign"))
         ego = next(v for v in spawned(fake, FakeVehicle) if v.attributes["role_name"] == "hero")
@@ -336,7 +336,7 @@ def test_ego_pose_is_the_ground_point_under_its_box_centre() -> None:
 
 
 def test_dropped_sensor_frame_raises_after_the_timeout_not_a_hang() -> None:
-    fake = fake_for("default")
+    fake = fake_server()
     with carla_world(fake) as world:
         world.reset(load_scenario("stop_sign"))
         lost = fake.world.frame + 2
@@ -363,7 +363,7 @@ def test_a_sensor_message_of_a_later_frame_means_ours_was_dropped() -> None:
 
 
 def test_traffic_light_states_and_actors_in_the_truth() -> None:
-    fake = fake_for("default")
+    fake = fake_server()
     with carla_world(fake) as world:
         world.reset(load_scenario("default"))
         lights = spawned(fake, FakeTrafficLight)
@@ -377,7 +377,7 @@ def test_traffic_light_states_and_actors_in_the_truth() -> None:
 
 
 def test_collisions_and_lane_invasions_reach_the_truth() -> None:
-    fake = fake_for("default")
+    fake = fake_server()
     with carla_world(fake) as world:
         world.reset(load_scenario("stop_sign"))
         frame_no = fake.world.frame
@@ -408,7 +408,7 @@ def test_collisions_and_lane_invasions_reach_the_truth() -> None:
 
 
 def test_scripted_braking_and_triggers() -> None:
-    fake = fake_for("default")
+    fake = fake_server()
     scenario = load_scenario("lead_vehicle_braking")  # suv brakes at 9 s for 3 s
     with carla_world(fake, rig=RigConfig(cameras=[], lidars=[])) as world:
         world.reset(scenario)
@@ -422,7 +422,7 @@ def test_scripted_braking_and_triggers() -> None:
 
 
 def test_triggered_walker_sets_out_and_walks_its_legs() -> None:
-    fake = fake_for("default")
+    fake = fake_server()
     scenario = load_scenario("default")  # the crossing walker waits for the ego within 45 m
     with carla_world(fake, rig=RigConfig(cameras=[], lidars=[])) as world:
         world.reset(scenario)
@@ -446,7 +446,7 @@ def test_triggered_walker_sets_out_and_walks_its_legs() -> None:
 
 
 def test_teardown_goes_on_after_a_failure_and_warns(capsys: pytest.CaptureFixture[str]) -> None:
-    fake = fake_for("default")
+    fake = fake_server()
     with carla_world(fake) as world:
         world.reset(load_scenario("stop_sign"))
         stuck = spawned(fake, FakeVehicle)[-1]
@@ -460,7 +460,7 @@ def test_teardown_goes_on_after_a_failure_and_warns(capsys: pytest.CaptureFixtur
 def test_a_dead_server_is_not_waited_on_once_per_actor(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    fake = fake_for("default")
+    fake = fake_server()
     world = carla_world(fake)
     world.reset(load_scenario("default"))
     fake.gone = True
@@ -472,7 +472,7 @@ def test_a_dead_server_is_not_waited_on_once_per_actor(
 
 
 def test_ctrl_c_during_teardown_finishes_it_first() -> None:
-    fake = fake_for("default")
+    fake = fake_server()
     world = carla_world(fake)
     world.reset(load_scenario("default"))
     walker = spawned(fake, FakeWalker)[0]
@@ -484,7 +484,7 @@ def test_ctrl_c_during_teardown_finishes_it_first() -> None:
 
 
 def test_ctrl_c_during_reset_still_tears_down() -> None:
-    fake = fake_for("default")
+    fake = fake_server()
 
     def interrupt(bp_id: str) -> bool:
         if bp_id == "controller.ai.walker":
@@ -498,7 +498,7 @@ def test_ctrl_c_during_reset_still_tears_down() -> None:
 
 
 def test_close_twice_is_harmless() -> None:
-    fake = fake_for("default")
+    fake = fake_server()
     world = carla_world(fake)
     world.reset(load_scenario("stop_sign"))
     world.close()
@@ -512,7 +512,7 @@ def test_close_twice_is_harmless() -> None:
 @pytest.fixture
 def carla_backend(monkeypatch: pytest.MonkeyPatch) -> FakeServer:
     """`drive --backend carla` against the fake server."""
-    fake = fake_for("default")
+    fake = fake_server()
     monkeypatch.setitem(
         world_module.WORLDS,
         "carla",
@@ -594,7 +594,7 @@ def test_cli_prints_one_line_when_the_server_is_unreachable(
 ) -> None:
     from sim.cli import main
 
-    fake = fake_for("default", unreachable_attempts=99)
+    fake = fake_server(unreachable_attempts=99)
     made: list[CarlaServer] = []
 
     def factory(options: DriveOptions) -> CarlaWorld:
