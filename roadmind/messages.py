@@ -229,13 +229,37 @@ class LightTruth:
 
 
 @dataclass(frozen=True, slots=True)
+class CollisionTruth:
+    """One contact the ego's collision sensor reported during a frame.
+
+    other_class: the other's class; UNKNOWN for the static world (buildings, poles,
+    fences, props), TRAFFIC_LIGHT or TRAFFIC_SIGN for those actors.
+    other_type: the simulator's type of the other actor (CARLA's ``type_id``).
+    impulse_ns: magnitude of the normal impulse [N s].
+    """
+
+    other_id: int
+    other_class: ObjectClass
+    other_type: str
+    impulse_ns: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
 class GroundTruth:
-    """Everything the embedded world knows at one frame; boxes_2d keyed by camera name."""
+    """Everything the world knows at one frame; boxes_2d keyed by camera name.
+
+    collisions and lane_invasions come from collision and lane-invasion sensors on the
+    ego (CARLA): events of this frame, lane invasions as the crossed marking types.
+    None where the world has no such sensor (the embedded world judges contact by
+    footprints).
+    """
 
     actors: tuple[ActorTruth, ...] = ()
     boxes_2d: dict[str, tuple[Box2DTruth, ...]] = field(default_factory=dict)
     signs: tuple[SignTruth, ...] = ()
     lights: tuple[LightTruth, ...] = ()
+    collisions: tuple[CollisionTruth, ...] | None = None
+    lane_invasions: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)

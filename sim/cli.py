@@ -94,6 +94,7 @@ def cmd_drive(args: argparse.Namespace) -> int:
     from sim.drive import DriveOptions, default_run_dir, drive
     from sim.rig import load_rig, resolve_rig_path
     from sim.scenario import load_scenario
+    from sim.world import CarlaServer
 
     scenario = load_scenario(args.scenario)
     if args.seed is not None:
@@ -104,6 +105,8 @@ def cmd_drive(args: argparse.Namespace) -> int:
         duration_s=args.duration_s,
         video=not args.no_video,
         rig=load_rig(resolve_rig_path(args.rig)) if args.rig else None,
+        backend=args.backend,
+        carla=CarlaServer(host=args.host, port=args.port, town=args.town, tm_port=args.tm_port),
     )
     result = drive(scenario, out, options)
     m = result.metrics
@@ -342,7 +345,9 @@ def _cpu_count() -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="roadmind",
-        description=("Drive scenarios in the embedded simulator and see what the car sees."),
+        description=(
+            "Drive scenarios in the embedded simulator or a CARLA server and see what the car sees."
+        ),
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -379,6 +384,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--duration-s", type=float, default=None, help="override the scenario length")
     p.add_argument("--seed", type=int, default=None, help="override the scenario's seed")
     p.add_argument("--no-video", action="store_true", help="skip video.mp4 (faster)")
+    p.add_argument(
+        "--backend",
+        choices=["embedded", "carla"],  # sim.world.WORLDS; listed here so --help stays light
+        default="embedded",
+        help="the world: embedded simulator (no server) or a CARLA 0.9.16 server",
+    )
+    carla = p.add_argument_group("CARLA server (--backend carla)")
+    carla.add_argument("--host", default="127.0.0.1", help="server address")
+    carla.add_argument("--port", type=int, default=2000, help="server RPC port")
+    carla.add_argument(
+        "--town",
+        default=None,
+        help="town to load (default: the scenario's map when it names one, like Town01; "
+        "otherwise its .xodr becomes a standalone OpenDRIVE world)",
+    )
+    carla.add_argument("--tm-port", type=int, default=8000, help="Traffic Manager port")
     p.set_defaults(func=cmd_drive)
 
     p = sub.add_parser("scene", help="run canned rule scenes (YAML) and check their expectations")

@@ -32,13 +32,14 @@ from roadmind.messages import BevScene, LidarObject, ObjectClass, SensorFrame, S
 from roadmind.serialize import to_dict
 from roadmind.units import kmh_to_mps
 from sim.agent import Agent, AgentStep
-from sim.embedded import SCENARIO_SIGN_ID_BASE, EmbeddedWorld
+from sim.embedded import SCENARIO_SIGN_ID_BASE
 from sim.metrics import DrivingMetrics
 from sim.oracle import oracle_scene
 from sim.rates import PHYSICS_HZ
 from sim.rig import RigConfig
 from sim.scenario import Scenario
 from sim.stack import PerceptionStack, known_landmarks
+from sim.world import WORLDS, CarlaServer, World
 
 if TYPE_CHECKING:
     from sim.report import BevLayers
@@ -46,18 +47,20 @@ if TYPE_CHECKING:
 Perceive = Callable[[SensorFrame], BevScene]
 
 
-def _oracle(world: EmbeddedWorld) -> Perceive:
+def _oracle(world: World) -> Perceive:
     return oracle_scene
 
 
-def stack_for(world: EmbeddedWorld) -> Perceive:
-    assert world.static is not None
-    signs = [s for s in world.static.signs if s.sign_id < SCENARIO_SIGN_ID_BASE]
-    return PerceptionStack(world.rig, known_landmarks(signs, world.static.lights))
+def stack_for(world: World) -> Perceive:
+    """The perception stack for a world just reset: its rig, and the map's signs and
+    lights to match against (scenario-added signs are not on the map)."""
+    drive_map = world.drive_map()
+    signs = [s for s in drive_map.signs if s.sign_id < SCENARIO_SIGN_ID_BASE]
+    return PerceptionStack(world.rig, known_landmarks(signs, drive_map.lights))
 
 
 # Perception modes by name, each built for the world it will see.
-PERCEPTION: dict[str, Callable[[EmbeddedWorld], Perceive]] = {"oracle": _oracle, "stack": stack_for}
+PERCEPTION: dict[str, Callable[[World], Perceive]] = {"oracle": _oracle, "stack": stack_for}
 STOPPED_AT_GOAL_MPS = 0.1
 
 
@@ -69,6 +72,8 @@ class DriveOptions:
     video_fps: float = 10.0
     progress: bool = True
     rig: RigConfig | None = None  # default: the scenario's
+    backend: str = "embedded"  # a key of sim.world.WORLDS
+    carla: CarlaServer = field(default_factory=CarlaServer)  # for backend "carla"
 
 
 @dataclass
@@ -82,12 +87,12 @@ class DriveResult:
     decision_ms: list[float] = field(default_factory=list)
 
 
-def make_agent(world: EmbeddedWorld) -> Agent:
+def make_agent(world: World) -> Agent:
     """The agent for a world just reset: route context, start clock, car size."""
     scenario = world.scenario
     params = RuleParams(
         cruise_speed_mps=kmh_to_mps(scenario.ego.cruise_speed_kmh),
-        ego_half_length_m=float(world.ego.body.extent_m[0]),
+        ego_half_length_m=float(world.drive_map().ego_extent_m[0]),
     )
     return Agent(route_context(world), Clock.parse(scenario.start_clock, scenario.weekday), params)
 
@@ -103,20 +108,21 @@ def drive(scenario: Scenario, out_dir: Path, options: DriveOptions | None = None
             f"perception {options.perception!r} is not available; "
             f"choose from {', '.join(PERCEPTION)}"
         )
-    with EmbeddedWorld(options.rig) as world:
+    if options.backend not in WORLDS:
+        raise ValueError(
+            f"backend {options.backend!r} is not available; choose from {', '.join(WORLDS)}"
+        )
+    with WORLDS[options.backend](options) as world:
         frame = world.reset(scenario)
-        assert world.static is not None
+        drive_map = world.drive_map()
         perceive = PERCEPTION[options.perception](world)
         agent = make_agent(world)
         context = agent.context
         metrics = DrivingMetrics(
             truth_context(world, context),
             agent.start_clock,
-            world.ego.body.extent_m.copy(),
-            np.array(
-                [s.position[:2] for s in world.static.signs]
-                + [lt.position[:2] for lt in world.static.lights]
-            ).reshape(-1, 2),
+            drive_map.ego_extent_m.copy(),
+            drive_map.poles_xy,
         )
         out_dir.mkdir(parents=True, exist_ok=True)
         _write_config(out_dir, scenario, options, world.rig)
@@ -152,6 +158,7 @@ def drive(scenario: Scenario, out_dir: Path, options: DriveOptions | None = None
             summary = metrics.summary()
             summary.update(
                 scenario=scenario.name,
+                backend=options.backend,
                 perception=options.perception,
                 seed=scenario.seed,
                 steps=done,
@@ -172,19 +179,18 @@ def drive(scenario: Scenario, out_dir: Path, options: DriveOptions | None = None
     )
 
 
-def route_context(world: EmbeddedWorld) -> MapContext:
+def route_context(world: World) -> MapContext:
     """What the car knows from the map along its route (not the scenario's extra signs)."""
-    assert world.static is not None
+    drive_map = world.drive_map()
     notes = [NoteSpan(n.road, n.s_from_m, n.s_to_m, n.text) for n in world.scenario.notes]
-    return build_map_context(world.static.road_map.carla_map, world.route, notes)
+    return build_map_context(drive_map.carla_map, drive_map.route, notes)
 
 
-def truth_context(world: EmbeddedWorld, context: MapContext) -> MapContext:
+def truth_context(world: World, context: MapContext) -> MapContext:
     """The map context plus every sign the scenario put up: what the law says. A zone
     sign with no map note of its kind over it makes a zone of the rules' sign reach."""
-    assert world.static is not None
     extra, zones = [], []
-    for sign in world.static.signs:
+    for sign in world.drive_map().signs:
         if sign.sign_id < SCENARIO_SIGN_ID_BASE:
             continue
         s = line_on_path(context.path, sign.stop_lines)
@@ -213,6 +219,8 @@ def _update_metrics(metrics: DrivingMetrics, frame: SensorFrame, step: AgentStep
         step.lateral_m,
         truth.actors,
         {light.light_id: light.state for light in truth.lights},
+        truth.collisions,
+        truth.lane_invasions,
     )
 
 
@@ -224,7 +232,8 @@ def _write_config(out: Path, scenario: Scenario, options: DriveOptions, rig: Rig
     config = {
         "scenario": scenario.model_dump(mode="json"),
         "drive": {
-            "backend": "embedded",
+            "backend": options.backend,
+            **({"carla": dataclasses.asdict(options.carla)} if options.backend == "carla" else {}),
             "perception": options.perception,
             "duration_s": options.duration_s or scenario.duration_s,
             "physics_hz": PHYSICS_HZ,

@@ -46,6 +46,7 @@ from sim.scenario import PedestrianActor, Place, Scenario, VehicleActor
 from sim.textures import TextureAtlas
 from sim.traffic_lights import LightController
 from sim.vehicle_dynamics import BicycleState
+from sim.world import DriveMap
 
 SIGN_ID_BASE = 1_000_000  # object ids: actors below, signs and lights above
 LIGHT_ID_BASE = 2_000_000
@@ -74,7 +75,7 @@ def build_static_world(scenario: Scenario) -> StaticWorld:
     base = scenario.source.parent if scenario.source else None
     road_map = load_road_map(resolve_map_path(scenario.map, base))
     signs, lights, skipped = map_landmarks(road_map)
-    signs += _scenario_signs(road_map, scenario)
+    signs += scenario_signs(road_map, scenario)
     builder = MeshBuilder()
     road_mesh.add_roads(builder, road_map)
     crosswalks = road_mesh.crosswalk_polygons(road_map.carla_map)
@@ -126,11 +127,11 @@ def _prop_object(mesh: Mesh, object_id: int, object_class: ObjectClass) -> GtObj
     return GtObject(object_id, object_class, local, box_corners(verts.min(0), verts.max(0)))
 
 
-def _scenario_signs(road_map: RoadMap, scenario: Scenario) -> list[SignSpec]:
+def scenario_signs(road_map: RoadMap, scenario: Scenario) -> list[SignSpec]:
     out = []
     for i, sign in enumerate(scenario.signs):
         field = f"signs.{i}.at"
-        wp = _waypoint(road_map, sign.at, field, carla.LaneType.Driving)
+        wp = waypoint_at(road_map, sign.at, field, carla.LaneType.Driving)
         tr = wp.transform
         yaw = math.radians(tr.rotation.yaw)
         right = np.array([-math.sin(yaw), math.cos(yaw), 0.0])
@@ -151,7 +152,7 @@ def _scenario_signs(road_map: RoadMap, scenario: Scenario) -> list[SignSpec]:
     return out
 
 
-def _waypoint(
+def waypoint_at(
     road_map: RoadMap, place: Place, field: str, lane_type: carla.LaneType
 ) -> carla.Waypoint:
     if place.road is not None:
@@ -169,12 +170,38 @@ def _waypoint(
     return wp
 
 
-def _pose_at(wp: carla.Waypoint, place: Place) -> Pose:
+def pose_at(wp: carla.Waypoint, place: Place) -> Pose:
     loc = wp.transform.location
     yaw = wp.transform.rotation.yaw if place.yaw_deg is None else place.yaw_deg
     if place.x_m is not None and place.y_m is not None:
         return Pose.from_carla_degrees(place.x_m, place.y_m, loc.z, 0.0, 0.0, yaw)
     return Pose.from_carla_degrees(loc.x, loc.y, loc.z, 0.0, 0.0, yaw)
+
+
+def crossing_path(
+    crosswalks: list[np.ndarray], origin: np.ndarray, index: int | None, field: str, map_name: str
+) -> np.ndarray:
+    """(4, 3) walk from ``origin`` to the near end of a crosswalk, across it and 1.5 m on;
+    the nearest crosswalk when ``index`` is None."""
+    if not crosswalks:
+        raise UserError(f"{field}: map {map_name!r} has no crosswalks")
+    if index is None:
+        index = int(np.argmin([np.linalg.norm(p[:, :2].mean(0) - origin[:2]) for p in crosswalks]))
+    if index >= len(crosswalks):
+        raise UserError(
+            f"{field}: crosswalk {index} does not exist "
+            f"(map has {len(crosswalks)}: 0..{len(crosswalks) - 1})"
+        )
+    poly = crosswalks[index]
+    center = poly[:, :2].mean(0)
+    _, _, vt = np.linalg.svd(poly[:, :2] - center)
+    along = (poly[:, :2] - center) @ vt[0]
+    ends = [center + vt[0] * along.min(), center + vt[0] * along.max()]
+    if np.linalg.norm(ends[1] - origin[:2]) < np.linalg.norm(ends[0] - origin[:2]):
+        ends.reverse()
+    z = float(poly[:, 2].mean())
+    beyond = ends[1] + vt[0] * np.sign((ends[1] - ends[0]) @ vt[0]) * 1.5
+    return np.array([origin, [*ends[0], z], [*ends[1], z], [*beyond, z]])
 
 
 class EmbeddedWorld:
@@ -195,6 +222,19 @@ class EmbeddedWorld:
     def close(self) -> None:
         self.static = None
         self._static_key = None
+
+    def drive_map(self) -> DriveMap:
+        st = self.static
+        assert st is not None, "reset() first"
+        poles = [s.position[:2] for s in st.signs] + [lt.position[:2] for lt in st.lights]
+        return DriveMap(
+            st.road_map.carla_map,
+            self.route,
+            self.ego.body.extent_m.copy(),
+            tuple(st.signs),
+            tuple(st.lights),
+            np.array(poles).reshape(-1, 2),
+        )
 
     # ------------------------------------------------------------------ setup
     def reset(self, scenario: Scenario, seed: int | None = None) -> SensorFrame:
@@ -224,14 +264,14 @@ class EmbeddedWorld:
         assert st is not None
         rm = st.road_map
         ego_cfg = self.scenario.ego
-        start_wp = _waypoint(rm, ego_cfg.start, "ego.start", carla.LaneType.Driving)
+        start_wp = waypoint_at(rm, ego_cfg.start, "ego.start", carla.LaneType.Driving)
         if ego_cfg.route is not None:
-            goal_wp = _waypoint(rm, ego_cfg.route.goal, "ego.route.goal", carla.LaneType.Driving)
+            goal_wp = waypoint_at(rm, ego_cfg.route.goal, "ego.route.goal", carla.LaneType.Driving)
             route = st.planner.plan(start_wp, goal_wp, "ego.route.goal")
         else:
             route = random_lane_walk(start_wp, NPC_PATH_M, self.rng)
         self.route = LanePath.from_waypoints(route)
-        pose = _pose_at(start_wp, ego_cfg.start)
+        pose = pose_at(start_wp, ego_cfg.start)
         speed = kmh_to_mps(ego_cfg.speed_kmh)
         self.ego = EgoCar(
             0,
@@ -261,14 +301,14 @@ class EmbeddedWorld:
     def _spawn_vehicle(self, actor_id: int, cfg: VehicleActor, field: str) -> NpcCar:
         st = self.static
         assert st is not None
-        wp = _waypoint(st.road_map, cfg.start, field, carla.LaneType.Driving)
+        wp = waypoint_at(st.road_map, cfg.start, field, carla.LaneType.Driving)
         path = LanePath.from_waypoints(random_lane_walk(wp, NPC_PATH_M, self.rng))
         paint = np.array(cfg.color) if cfg.color else PAINTS[int(self.rng.integers(len(PAINTS)))]
         driver = LaneDriver.on_path(path, kmh_to_mps(cfg.speed_kmh), st.signs, st.lights)
         npc = NpcCar(
             actor_id,
             Body.vehicle(cfg.model, np.asarray(paint, float)),
-            _pose_at(wp, cfg.start),
+            pose_at(wp, cfg.start),
             0.0,
             driver=driver,
             trigger=cfg.trigger,
@@ -285,11 +325,17 @@ class EmbeddedWorld:
         st = self.static
         assert st is not None
         any_lane = carla.LaneType.Sidewalk | carla.LaneType.Driving | carla.LaneType.Shoulder
-        wp = _waypoint(st.road_map, cfg.start, field, any_lane)
-        start = _pose_at(wp, cfg.start)
+        wp = waypoint_at(st.road_map, cfg.start, field, any_lane)
+        start = pose_at(wp, cfg.start)
         origin = start.translation
         if cfg.behaviour == "cross":
-            path = self._crossing_path(origin, cfg.crosswalk, field.replace("start", "crosswalk"))
+            path = crossing_path(
+                st.crosswalks,
+                origin,
+                cfg.crosswalk,
+                field.replace("start", "crosswalk"),
+                st.road_map.name,
+            )
         elif cfg.behaviour == "walk":
             lane_wps = random_lane_walk(wp, 200.0, self.rng)
             path = np.array(
@@ -314,29 +360,6 @@ class EmbeddedWorld:
         )
         walker.pose = Pose(*path[0], 0.0, 0.0, start.yaw_rad)
         return walker
-
-    def _crossing_path(self, origin: np.ndarray, index: int | None, field: str) -> np.ndarray:
-        assert self.static is not None
-        polys = self.static.crosswalks
-        if not polys:
-            raise UserError(f"{field}: map {self.static.road_map.name!r} has no crosswalks")
-        if index is None:
-            index = int(np.argmin([np.linalg.norm(p[:, :2].mean(0) - origin[:2]) for p in polys]))
-        if index >= len(polys):
-            raise UserError(
-                f"{field}: crosswalk {index} does not exist "
-                f"(map has {len(polys)}: 0..{len(polys) - 1})"
-            )
-        poly = polys[index]
-        center = poly[:, :2].mean(0)
-        _, _, vt = np.linalg.svd(poly[:, :2] - center)
-        along = (poly[:, :2] - center) @ vt[0]
-        ends = [center + vt[0] * along.min(), center + vt[0] * along.max()]
-        if np.linalg.norm(ends[1] - origin[:2]) < np.linalg.norm(ends[0] - origin[:2]):
-            ends.reverse()
-        z = float(poly[:, 2].mean())
-        beyond = ends[1] + vt[0] * np.sign((ends[1] - ends[0]) @ vt[0]) * 1.5
-        return np.array([origin, [*ends[0], z], [*ends[1], z], [*beyond, z]])
 
     # ------------------------------------------------------------------ stepping
     def step(self, control: VehicleControl) -> SensorFrame:

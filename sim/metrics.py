@@ -23,7 +23,7 @@ from reasoning.map_context import MapContext
 from reasoning.map_text import ZoneKind
 from reasoning.rule_speed import SpeedMemory, limit_at
 from roadmind.frames import Pose
-from roadmind.messages import ActorTruth, LightState, ObjectClass, SignType
+from roadmind.messages import ActorTruth, CollisionTruth, LightState, ObjectClass, SignType
 from roadmind.units import mps_to_kmh
 
 
@@ -48,6 +48,7 @@ FULL_STOP_MPS = 0.1
 GOAL_TOLERANCE_M = 1.5  # the front this close to the route's end completes it
 ON_ROUTE_M = 4.0  # progress counts only this close to the route
 POLE_RADIUS_M = 0.15
+CONTACT_GAP_S = 1.0  # a sensor-reported contact with the same object within this is the same one
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +112,8 @@ class DrivingMetrics:
     _prev_front_s: float | None = None
     _stop_min_speed: dict[float, float] = field(default_factory=dict)
     _touching: set[int] = field(default_factory=set)
+    _static_contact_s: dict[int, float] = field(default_factory=dict)
+    lane_invasions: int | None = None  # None: the world has no lane-invasion sensor
 
     def update(
         self,
@@ -121,7 +124,10 @@ class DrivingMetrics:
         lateral_m: float,
         actors: tuple[ActorTruth, ...],
         light_states: dict[int, LightState],
+        collisions: tuple[CollisionTruth, ...] | None = None,
+        lane_invasions: tuple[str, ...] | None = None,
     ) -> None:
+        """``collisions``/``lane_invasions``: this frame's sensor events, None without sensors."""
         dt = max(0.0, time_s - self.time_s)
         self.time_s = time_s
         self.distance_m += speed_mps * dt
@@ -130,6 +136,10 @@ class DrivingMetrics:
             self.best_front_s_m = max(self.best_front_s_m, front)
         clock = self.start_clock.after(time_s)
         self._collisions(time_s, ego_pose, front, actors)
+        if collisions is not None:
+            self._static_collisions(time_s, front, collisions)
+        if lane_invasions is not None:
+            self.lane_invasions = (self.lane_invasions or 0) + len(lane_invasions)
         self._lines(time_s, front, speed_mps, light_states)
         self._speed(front, speed_mps, dt, clock)
         self._prev_front_s = front
@@ -157,6 +167,20 @@ class DrivingMetrics:
                 if key not in self._touching:
                     self._add(Infraction.COLLISION_STATIC, time_s, front, f"pole {i}")
         self._touching = touching
+
+    def _static_collisions(
+        self, time_s: float, front: float, collisions: tuple[CollisionTruth, ...]
+    ) -> None:
+        """Contacts with the static world (poles, lights, buildings, props) from a collision
+        sensor. Road users are judged by their footprints above in every world, so they
+        are not counted twice here."""
+        for event in collisions:
+            if event.other_class in (ObjectClass.VEHICLE, ObjectClass.PEDESTRIAN):
+                continue
+            last = self._static_contact_s.get(event.other_id)
+            self._static_contact_s[event.other_id] = time_s
+            if last is None or time_s - last > CONTACT_GAP_S:
+                self._add(Infraction.COLLISION_STATIC, time_s, front, event.other_type)
 
     def _lines(
         self, time_s: float, front: float, speed_mps: float, states: dict[int, LightState]
@@ -233,6 +257,7 @@ class DrivingMetrics:
             "distance_km": round(km, 4),
             "sim_time_s": round(self.time_s, 2),
             "route_length_m": round(self.context.path.length_m, 1),
+            "lane_invasions": self.lane_invasions,
         }
 
 

@@ -88,6 +88,25 @@ def load_road_map(path: Path) -> RoadMap:
         known = ", ".join(sorted(p.stem for p in MAPS_DIR.glob("*.xodr")))
         raise UserError(f"{path}: map file not found (project maps: {known})")
     text = path.read_text(encoding="utf-8", errors="replace")
+    root, roads = _parse_xml(text, path)
+    try:
+        carla_map = carla.Map(path.stem, text)
+    except RuntimeError as exc:
+        raise UserError(f"{path}: CARLA's OpenDRIVE parser rejected the map: {exc}") from None
+    if not carla_map.get_topology():
+        raise UserError(f"{path}: the map has no drivable lanes (empty topology)")
+    return RoadMap(path.stem, path, carla_map, roads, _parse_light_phases(root))
+
+
+def road_map_of(carla_map: carla.Map, name: str) -> RoadMap:
+    """The RoadMap of a map someone else parsed (a CARLA server's ``world.get_map()``),
+    from the OpenDRIVE text the map carries."""
+    where = Path(name)
+    root, roads = _parse_xml(carla_map.to_opendrive(), where)
+    return RoadMap(name, where, carla_map, roads, _parse_light_phases(root))
+
+
+def _parse_xml(text: str, path: Path) -> tuple[ET.Element, dict[int, RoadInfo]]:
     try:
         root = ET.fromstring(text)
     except ET.ParseError as exc:
@@ -97,13 +116,7 @@ def load_road_map(path: Path) -> RoadMap:
     roads = _parse_roads(root, path)
     if not roads:
         raise UserError(f"{path}: no <road> elements; an OpenDRIVE map needs at least one road")
-    try:
-        carla_map = carla.Map(path.stem, text)
-    except RuntimeError as exc:
-        raise UserError(f"{path}: CARLA's OpenDRIVE parser rejected the map: {exc}") from None
-    if not carla_map.get_topology():
-        raise UserError(f"{path}: the map has no drivable lanes (empty topology)")
-    return RoadMap(path.stem, path, carla_map, roads, _parse_light_phases(root))
+    return root, roads
 
 
 def _parse_roads(root: ET.Element, path: Path) -> dict[int, RoadInfo]:

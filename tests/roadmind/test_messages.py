@@ -15,6 +15,7 @@ from roadmind.messages import (
     BevSign,
     Box2DTruth,
     CameraImage,
+    CollisionTruth,
     Decision,
     Detection2D,
     EgoState,
@@ -90,6 +91,10 @@ MESSAGES = [
         4, Action.STOP, 0.0, 12.5, (Reason("stop_sign", "stop at the line", ("landmark 301",)),)
     ),
     VehicleControl(0.3, -0.2, 0.0),
+    GroundTruth(  # a CARLA frame's sensor events
+        collisions=(CollisionTruth(55, ObjectClass.UNKNOWN, "static.pole", 812.5),),
+        lane_invasions=("Solid", "Broken"),
+    ),
 ]
 
 

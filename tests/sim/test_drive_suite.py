@@ -12,9 +12,9 @@ import pytest
 from roadmind.messages import BevScene, SensorFrame
 from sim import drive as drive_module
 from sim.drive import DriveOptions, drive
-from sim.embedded import EmbeddedWorld
 from sim.rig import RigConfig
 from sim.scenario import SCENARIOS_DIR, load_scenario
+from sim.world import World
 
 SUITE = sorted(p.stem for p in SCENARIOS_DIR.glob("*.yaml"))
 NO_SENSORS = RigConfig(cameras=[], lidars=[])  # the oracle needs none; keeps the suite fast
@@ -111,7 +111,7 @@ def test_ctrl_c_keeps_what_was_recorded(tmp_path: Path, monkeypatch: pytest.Monk
         assert perceive is not None
         return perceive(frame)
 
-    def build(world: EmbeddedWorld) -> Callable[[SensorFrame], BevScene]:
+    def build(world: World) -> Callable[[SensorFrame], BevScene]:
         nonlocal perceive
         perceive = real(world)
         return interrupted_after_30

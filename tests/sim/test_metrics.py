@@ -10,7 +10,7 @@ import pytest
 from reasoning.canned import MapSpec, map_context
 from reasoning.clock import Clock
 from roadmind.frames import Pose
-from roadmind.messages import ActorTruth, LightState, ObjectClass
+from roadmind.messages import ActorTruth, CollisionTruth, LightState, ObjectClass
 from sim.metrics import PENALTY, DrivingMetrics, Infraction
 
 EGO_EXTENT = np.array([2.35, 0.95, 0.75])
@@ -124,3 +124,31 @@ def test_route_completion_counts_progress_on_the_route() -> None:
     assert m.route_completion == pytest.approx(32.35 / 100, abs=0.01)
     m.update(10.0, Pose(x_m=90.0, y_m=8.0), 10.0, 90.0, 8.0, (), {})  # off the route
     assert m.route_completion == pytest.approx(32.35 / 100, abs=0.01)
+
+
+def test_sensor_contacts_with_the_static_world_once_per_contact() -> None:
+    m = _metrics({"length_m": 100})
+    pole = CollisionTruth(31, ObjectClass.UNKNOWN, "static.pole", 900.0)
+    light = CollisionTruth(32, ObjectClass.TRAFFIC_LIGHT, "traffic.traffic_light", 500.0)
+    car = CollisionTruth(33, ObjectClass.VEHICLE, "vehicle.tesla.model3", 800.0)
+    events = {0: (pole,), 1: (pole,), 10: (light, car), 60: (pole,)}  # steps; 60 is 3 s later
+    for step in range(80):
+        m.update(
+            step * DT,
+            Pose(x_m=step * 0.1),
+            2.0,
+            step * 0.1,
+            0.0,
+            (),
+            {},
+            events.get(step, ()),
+            ("Solid",) if step == 5 else (),
+        )
+    details = [(e.kind, e.detail) for e in m.infractions]
+    assert details == [
+        (Infraction.COLLISION_STATIC, "static.pole"),
+        (Infraction.COLLISION_STATIC, "traffic.traffic_light"),
+        (Infraction.COLLISION_STATIC, "static.pole"),
+    ]  # the car is judged by its footprint, not here
+    assert m.summary()["lane_invasions"] == 1
+    assert _metrics({"length_m": 100}).summary()["lane_invasions"] is None  # no sensor
