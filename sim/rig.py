@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
+import numpy as np
 from pydantic import Field, model_validator
 
 from roadmind.config import StrictModel, load_model
@@ -13,7 +15,8 @@ RIGS_DIR = Path(__file__).resolve().parent.parent / "configs" / "rigs"
 
 
 class MountPose(StrictModel):
-    """Sensor pose in the ego frame: metres and CARLA's degrees."""
+    """Sensor pose in the ego frame: metres and CARLA's degrees, or, as calibration
+    tools write it, a 4x4 sensor-to-ego ``matrix`` (which must be a rigid transform)."""
 
     x_m: float = 0.0
     y_m: float = 0.0
@@ -21,6 +24,37 @@ class MountPose(StrictModel):
     roll_deg: float = 0.0
     pitch_deg: float = 0.0
     yaw_deg: float = 0.0
+    matrix: list[list[float]] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_matrix(cls, data: object) -> object:
+        if not isinstance(data, dict) or data.get("matrix") is None:
+            return data
+        others = sorted(k for k in data if k != "matrix")
+        if others:
+            raise ValueError(f"give either matrix or {', '.join(others)}, not both")
+        m = np.asarray(data["matrix"], dtype=np.float64)
+        if m.shape != (4, 4) or not np.all(np.isfinite(m)):
+            raise ValueError(f"matrix must be 4x4 finite numbers, got shape {m.shape}")
+        if not np.allclose(m[3], [0.0, 0.0, 0.0, 1.0]):
+            raise ValueError(f"matrix last row must be [0, 0, 0, 1], got {m[3].tolist()}")
+        try:
+            pose = Pose.from_matrix(m)
+        except ValueError:
+            det = float(np.linalg.det(m[:3, :3]))
+            raise ValueError(
+                "matrix is not a rigid transform: its 3x3 rotation must be orthonormal "
+                f"with determinant +1 (got determinant {det:.4f})"
+            ) from None
+        return {
+            "x_m": pose.x_m,
+            "y_m": pose.y_m,
+            "z_m": pose.z_m,
+            "roll_deg": math.degrees(pose.roll_rad),
+            "pitch_deg": math.degrees(pose.pitch_rad),
+            "yaw_deg": math.degrees(pose.yaw_rad),
+        }
 
     def to_pose(self) -> Pose:
         return Pose.from_carla_degrees(
