@@ -237,7 +237,7 @@ class BevFusion:
             placed = place(det, view.image, projected[view.image.name], prior)
             if placed is None or math.hypot(*placed.center_m[:2]) > cfg.object_range_m:
                 continue
-            if self._absorb(tracked, det, placed):
+            if self._absorb(tracked, det, placed, view.image.sensor_to_ego.translation):
                 continue
             extent = _prior_extent(det.object_class, prior.height_m)
             yaw = math.atan2(placed.center_m[1], placed.center_m[0])
@@ -277,17 +277,25 @@ class BevFusion:
         height_m, length_m = 2.0 * extent_m[2], 2.0 * float(extent_m[:2].max())
         return height_m <= limits.max_height_m and length_m <= limits.max_length_m
 
-    def _absorb(self, tracked: list[Detection], det: Detection2D, placed: Placement) -> bool:
+    def _absorb(
+        self, tracked: list[Detection], det: Detection2D, placed: Placement, eye_m: np.ndarray
+    ) -> bool:
         """True when the placement is an object already in ``tracked``: an unclassed
-        LiDAR object takes the camera's class; a same-class neighbour just stays."""
-        reach = max(self.config.merge_m, 2.0 * placed.std_m)
-        best, best_d = None, reach
+        LiDAR object takes the camera's class; a same-class neighbour just stays.
+        The camera knows the bearing well and the range poorly, so "near" is measured
+        across the line of sight (``merge_m``) and along it (the placement's 2 sigma)."""
+        sight = placed.center_m[:2] - eye_m[:2]
+        sight = sight / max(float(np.linalg.norm(sight)), 1e-6)
+        along_reach = max(self.config.merge_m, 2.0 * placed.std_m)
+        best, best_d = None, math.inf
         for k, other in enumerate(tracked):
             if other.object_class not in (det.object_class, ObjectClass.UNKNOWN):
                 continue
-            d = float(np.hypot(*(other.center_m[:2] - placed.center_m[:2])))
-            if d <= best_d:
-                best, best_d = k, d
+            offset = other.center_m[:2] - placed.center_m[:2]
+            along = abs(float(offset @ sight))
+            across = abs(float(offset[0] * sight[1] - offset[1] * sight[0]))
+            if across <= self.config.merge_m and along <= along_reach and along + across < best_d:
+                best, best_d = k, along + across
         if best is None:
             return False
         old = tracked[best]

@@ -21,12 +21,15 @@ BENCH_OBJECTS = 30
 
 def cmd_eval_fusion(args: argparse.Namespace) -> int:
     from sim.eval_fusion import evaluate
+    from sim.rig import load_rig, resolve_rig_path
     from sim.scenario import SCENARIOS_DIR
 
     names = args.scenarios or sorted(p.stem for p in SCENARIOS_DIR.glob("*.yaml"))
+    rig = load_rig(resolve_rig_path(args.rig))
     result = evaluate(
-        names, args.frames, args.stride, progress=lambda msg: print(msg, file=sys.stderr)
+        names, args.frames, args.stride, rig, progress=lambda msg: print(msg, file=sys.stderr)
     )
+    result["rig"] = args.rig
     return emit_json(result, args.out)
 
 
@@ -133,6 +136,7 @@ def add_commands(evals: argparse._SubParsersAction, bench: argparse._SubParsersA
         "--frames", type=int, default=None, help="at most this many scored frames per scenario"
     )
     e.add_argument("--stride", type=int, default=2, help="score one scan in this many")
+    e.add_argument("--rig", default="surround", help="sensor rig (name in configs/rigs or a path)")
     e.add_argument("--out", default=None, help="also write the JSON to this file")
     e.set_defaults(func=cmd_eval_fusion)
     b = bench.add_parser("fusion", help="fusion + tracking + grid ms per cycle, 30 objects")

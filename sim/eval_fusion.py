@@ -30,6 +30,7 @@ import numpy as np
 
 from roadmind.messages import ActorTruth, BevScene, ObjectClass, SensorFrame
 from sim.eval_lidar import _returns_in_box
+from sim.rig import RigConfig
 
 CLASSES = (ObjectClass.VEHICLE, ObjectClass.PEDESTRIAN)
 THRESHOLDS_M = (0.5, 1.0, 2.0, 4.0)
@@ -268,6 +269,7 @@ def evaluate(
     scenarios: Sequence[str],
     frames: int | None = None,
     stride: int = 2,
+    rig: RigConfig | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, object]:
     """Drive each scenario with the oracle agent for its whole length, run the stack on
@@ -283,7 +285,7 @@ def evaluate(
     per_scenario: dict[str, int] = {}
     fusion_ms: list[float] = []
     start = time.perf_counter()
-    with EmbeddedWorld() as world:
+    with EmbeddedWorld(rig) as world:
         for name in scenarios:
             scenario = load_scenario(name)
             frame = world.reset(scenario)
@@ -310,6 +312,7 @@ def evaluate(
     ms = np.array(fusion_ms) if fusion_ms else np.zeros(1)
     return {
         "eval": "fusion",
+        "cameras": [c.name for c in world.rig.cameras],
         "scored_frames": per_scenario,
         "truth_counted": (
             f"vehicles and pedestrians within {MAX_RANGE_M:g} m with a LiDAR return in their "

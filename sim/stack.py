@@ -8,6 +8,7 @@ no recent scan), so a 20 Hz camera beside a 10 Hz LiDAR costs ten detections a s
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -79,21 +80,28 @@ class PerceptionStack:
     def __call__(self, frame: SensorFrame) -> BevScene:
         for image in frame.cameras:
             self._images[image.name] = image
+        faults: list[str] = []
         if frame.lidars:
             scan = frame.lidars[0]  # one LiDAR feeds the pipeline; the rig's first
             t0 = time.perf_counter()
-            result = self.lidar.run(scan.points_xyzi, scan.sensor_to_ego)
+            try:
+                result = self.lidar.run(scan.points_xyzi, scan.sensor_to_ego)
+            except ValueError as err:  # a broken sweep (all NaN): the scene goes on without
+                faults.append(f"LiDAR {scan.name}: scan unusable ({err})")
+            else:
+                self._scan = LidarView(result, frame.ego.pose, scan.timestamp_s)
             self.times.lidar_ms.append(_ms(t0))
-            self._scan = LidarView(result, frame.ego.pose, scan.timestamp_s)
         max_age_s = self.fusion.config.timing.max_lidar_age_s
         stale = self._scan is None or frame.timestamp_s - self._scan.timestamp_s > max_age_s
-        if frame.lidars or stale:
+        if (frame.lidars and not faults) or stale:
             self._detect_new()
         t0 = time.perf_counter()
         scene = self.fusion.update(
             frame.frame_id, frame.timestamp_s, frame.ego.pose, self._views, self._scan
         )
         self.times.fusion_ms.append(_ms(t0))
+        if faults:
+            scene = dataclasses.replace(scene, degraded=(*faults, *scene.degraded))
         return scene
 
     def _detect_new(self) -> None:
