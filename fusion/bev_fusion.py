@@ -41,6 +41,7 @@ from perception.light_state import read_light_state
 from roadmind.frames import Pose
 from roadmind.messages import (
     BevLight,
+    BevObject,
     BevScene,
     BevSign,
     CameraImage,
@@ -73,7 +74,8 @@ class LidarView:
 
 @dataclass(frozen=True, slots=True)
 class CameraRay:
-    """A camera-only object's line of sight, for pictures: ego frame (3,) points [m]."""
+    """A camera-only object's line of sight, for pictures: world-frame (3,) points [m]
+    from the camera to where the object was placed."""
 
     camera: str
     object_class: ObjectClass
@@ -119,6 +121,7 @@ class BevFusion:
         self.tracker = Tracker(self.config.tracker_config())
         self.debug = FusionDebug()
         self._last_lidar_s: float | None = None
+        self._last_cycle_s: float | None = None
         self._last_camera_s: dict[str, float] = {}
         self._located: list[_Located] = []
         self._obstacles_world = np.zeros((0, 3))
@@ -143,7 +146,17 @@ class BevFusion:
         )
         if new_scan or (not lidar_fresh and new_camera):
             self._cycle(ego_pose, time_s, cameras, lidar if lidar_fresh else None)
-        objects = self.tracker.extrapolate(ego_pose, time_s)
+            self._last_cycle_s = time_s
+        age_s = math.inf if self._last_cycle_s is None else time_s - self._last_cycle_s
+        if age_s > timing.max_scene_age_s:
+            # nothing has refreshed the scene for too long: what it held is no longer
+            # known to be there (or not there); an empty scene that says so is honest
+            self._located, self._obstacles_world = [], np.zeros((0, 3))
+            objects: tuple[BevObject, ...] = ()
+            if self._last_cycle_s is not None:
+                degraded.append(f"no usable sensor data for {age_s:.2f} s: scene emptied")
+        else:
+            objects = self.tracker.extrapolate(ego_pose, time_s)
         degraded += self._cycle_degraded
         return BevScene(
             frame_id,
@@ -171,11 +184,16 @@ class BevFusion:
             elif time_s - view.image.timestamp_s > timing.max_camera_age_s:
                 out.append(f"camera {name}: no frame for {time_s - view.image.timestamp_s:.2f} s")
         if self.lidar_expected:
+            fresh = [
+                name
+                for name, view in cameras.items()
+                if time_s - view.image.timestamp_s <= timing.max_camera_age_s
+            ]
+            then = "objects placed by camera alone" if fresh else "and no camera either"
             if lidar is None:
-                out.append("LiDAR: no scan yet; objects placed by camera alone")
+                out.append(f"LiDAR: no scan yet; {then}")
             elif time_s - lidar.timestamp_s > timing.max_lidar_age_s:
-                age = time_s - lidar.timestamp_s
-                out.append(f"LiDAR: no scan for {age:.2f} s; objects placed by camera alone")
+                out.append(f"LiDAR: no scan for {time_s - lidar.timestamp_s:.2f} s; {then}")
         return out
 
     # ------------------------------------------------------------------ one cycle
@@ -198,8 +216,11 @@ class BevFusion:
         for name, view in cameras.items():
             self._last_camera_s[name] = view.image.timestamp_s
             lag = cycle_s - view.image.timestamp_s
-            if lag > cfg.timing.max_camera_lag_s:
-                degraded.append(f"camera {name}: frame {lag:.2f} s older than the scan, not fused")
+            if abs(lag) > cfg.timing.max_camera_lag_s:
+                when = "older" if lag > 0 else "newer"
+                degraded.append(
+                    f"camera {name}: frame {abs(lag):.2f} s {when} than the scan, not fused"
+                )
             else:
                 usable.append(view)
         if lidar is not None:
@@ -337,6 +358,8 @@ class BevFusion:
                 if not match.for_us:
                     continue  # the back or side of another direction's sign
                 lm = match.landmark
+                if lm is None and det.score < cfg.camera_only_min_score:
+                    continue  # off the map, only the camera's word for it: must be sure
                 lm_id = lm.landmark_id if lm is not None else None
                 readable = True
                 if is_light:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 from pydantic import Field
@@ -20,7 +21,17 @@ class SizePrior(StrictModel):
 
     height_m: float = Field(gt=0.0)  # of the detected box's object (a sign: its face)
     width_m: float = Field(gt=0.0)  # used when the box is cut at the top or bottom
-    half_depth_m: float = Field(0.0, ge=0.0)  # visible surface to centre
+    # visible surface to centre: half its length seen end-on, half its width from the side
+    half_length_m: float = Field(0.0, ge=0.0)
+    half_width_m: float = Field(0.0, ge=0.0)
+
+    def half_depth_m(self, bearing_rad: float) -> tuple[float, float]:
+        """Surface-to-centre distance [m] along a line of sight ``bearing_rad`` off the
+        ego's axis, for a road user heading along the road, and its 1-sigma error (the
+        heading is a guess: half the spread between end-on and side-on)."""
+        c, s = abs(math.cos(bearing_rad)), abs(math.sin(bearing_rad))
+        depth = self.half_length_m * c + self.half_width_m * s
+        return depth, (self.half_length_m - self.half_width_m) / 2.0
 
 
 class ShapeLimits(StrictModel):
@@ -37,8 +48,10 @@ class PlausibleConfig(StrictModel):
 
 
 class PriorsConfig(StrictModel):
-    vehicle: SizePrior = SizePrior(height_m=1.5, width_m=1.8, half_depth_m=1.0)
-    pedestrian: SizePrior = SizePrior(height_m=1.7, width_m=0.5, half_depth_m=0.2)
+    vehicle: SizePrior = SizePrior(height_m=1.5, width_m=1.8, half_length_m=2.2, half_width_m=0.9)
+    pedestrian: SizePrior = SizePrior(
+        height_m=1.7, width_m=0.5, half_length_m=0.25, half_width_m=0.25
+    )
     traffic_sign: SizePrior = SizePrior(height_m=0.85, width_m=0.85)
     traffic_light: SizePrior = SizePrior(height_m=1.0, width_m=0.36)
 
@@ -47,6 +60,7 @@ class SensorTimingConfig(StrictModel):
     max_camera_lag_s: float = Field(0.06, ge=0.0)  # camera frame older than the scan
     max_lidar_age_s: float = Field(0.25, gt=0.0)  # no newer scan: positions from cameras
     max_camera_age_s: float = Field(0.25, gt=0.0)  # no newer frame: that camera is missing
+    max_scene_age_s: float = Field(0.5, gt=0.0)  # no fusion cycle for longer: scene emptied
 
 
 class TrackingConfig(StrictModel):

@@ -55,15 +55,24 @@ def match_landmark(
     ego_yaw_rad: float,
     landmarks: Sequence[KnownLandmark],
 ) -> LandmarkMatch:
-    """The nearest landmark of ``kind`` within the gate."""
+    """The nearest landmark of ``kind`` for our direction within the gate. Only when
+    there is none, a landmark for another direction in the gate says the detection is
+    its back or side (junction corners carry signs for every approach, and a camera
+    placement is vague enough to land nearer a cross-street one)."""
     gate = GATE_M + GATE_PER_M * range_m
-    best, best_d = None, gate
+    ours, ours_d = None, gate
+    theirs_seen = False
     for lm in landmarks:
         if lm.kind is not kind:
             continue
         d = float(np.hypot(*(lm.position_m[:2] - position_world_m[:2])))
-        if d <= best_d:
-            best, best_d = lm, d
-    if best is None:
-        return LandmarkMatch(None, True)
-    return LandmarkMatch(best, math.cos(best.traffic_yaw_rad - ego_yaw_rad) >= FACING_COS)
+        if d > gate:
+            continue
+        if math.cos(lm.traffic_yaw_rad - ego_yaw_rad) >= FACING_COS:
+            if d <= ours_d:
+                ours, ours_d = lm, d
+        else:
+            theirs_seen = True
+    if ours is not None:
+        return LandmarkMatch(ours, True)
+    return LandmarkMatch(None, not theirs_seen)

@@ -103,7 +103,8 @@ def place(
     if depth is not None:
         origin, ray = pixel_ray(camera, u, (y0 + y1) / 2.0)
         surface = origin + ray * _range_for_depth(camera, ray, depth)
-        return Placement(surface + _flat(ray) * prior.half_depth_m, FRUSTUM_STD_M, "lidar")
+        center, depth_std = _behind(surface, ray, prior)
+        return Placement(center, math.hypot(FRUSTUM_STD_M, depth_std), "lidar")
     focal = float(camera.intrinsics[1, 1])
     origin, ray = pixel_ray(camera, u, (y0 + y1) / 2.0)
     estimates: dict[str, tuple[float, float]] = {}  # source: (range along the ray [m], var)
@@ -132,8 +133,15 @@ def place(
     ranges = np.array([rng for rng, _ in estimates.values()])
     rng = float(np.sum(weights * ranges) / weights.sum())
     std = float(math.sqrt(1.0 / weights.sum()))
-    surface = origin + ray * rng
-    return Placement(surface + _flat(ray) * prior.half_depth_m, std, "+".join(estimates))
+    center, depth_std = _behind(origin + ray * rng, ray, prior)
+    return Placement(center, math.hypot(std, depth_std), "+".join(estimates))
+
+
+def _behind(surface: np.ndarray, ray: np.ndarray, prior: SizePrior) -> tuple[np.ndarray, float]:
+    """The object's centre behind its seen surface, and the error of that guess."""
+    flat = _flat(ray)
+    depth, depth_std = prior.half_depth_m(math.atan2(flat[1], flat[0]))
+    return surface + flat * depth, depth_std
 
 
 def _range_for_depth(camera: CameraImage, ray_ego: np.ndarray, depth_m: float) -> float:

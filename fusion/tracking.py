@@ -60,6 +60,7 @@ class Track:
     hits: int = 1
     misses: int = 0
     unclassed: int = 0  # updates in a row without a class
+    lidar_shape: bool = False  # extent and heading measured by LiDAR, not a prior
 
 
 @dataclass
@@ -74,7 +75,8 @@ class Tracker:
     ) -> tuple[BevObject, ...]:
         """Predict to ``time_s``, associate, update, manage tracks; confirmed tracks out."""
         dt = 0.0 if self.last_time_s is None else max(0.0, time_s - self.last_time_s)
-        self.last_time_s = time_s
+        # a late measurement never winds the filters' clock back
+        self.last_time_s = time_s if self.last_time_s is None else max(self.last_time_s, time_s)
         for track in self.tracks:
             self._predict(track, dt)
         world = [d for d in detections if np.all(np.isfinite(d.center_m))]
@@ -132,9 +134,12 @@ class Tracker:
         gain = track.cov @ h.T @ np.linalg.inv(s)
         track.state = track.state + gain @ innovation
         track.cov = (np.eye(4) - gain @ h) @ track.cov
-        track.z_m = float(center[2])
-        track.extent_m = det.extent_m.astype(np.float64)
-        track.yaw_rad = wrap_angle_rad(ego.yaw_rad + det.yaw_rad)
+        if det.position_std_m is None or not track.lidar_shape:
+            # a camera placement's box is a prior: a LiDAR-seen shape is kept over it
+            track.z_m = float(center[2])
+            track.extent_m = det.extent_m.astype(np.float64)
+            track.yaw_rad = wrap_angle_rad(ego.yaw_rad + det.yaw_rad)
+            track.lidar_shape = det.position_std_m is None
         if det.object_class is not ObjectClass.UNKNOWN:
             track.object_class = det.object_class
             track.score = det.score
@@ -162,6 +167,7 @@ class Tracker:
             det.extent_m.astype(np.float64),
             wrap_angle_rad(ego.yaw_rad + det.yaw_rad),
             det.score,
+            lidar_shape=det.position_std_m is None,
         )
 
     def _std(self, det: Detection) -> float:

@@ -302,6 +302,8 @@ class Detection2D:
 
     def __post_init__(self) -> None:
         _check_array("Detection2D", "xyxy_px", self.xyxy_px, np.float64, (4,))
+        if not np.all(np.isfinite(self.xyxy_px)):
+            raise ValueError(f"Detection2D.xyxy_px must be finite, got {self.xyxy_px}")
         if not 0.0 <= self.score <= 1.0:
             raise ValueError(f"Detection2D.score must be in [0, 1], got {self.score}")
 

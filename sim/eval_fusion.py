@@ -7,16 +7,17 @@ the perception stack sees every frame; every ``stride``-th LiDAR frame is scored
 - Detection: average precision per class with bird's-eye centre-distance thresholds
   0.5, 1, 2 and 4 m, within 50 m of the ego (the nuScenes detection metric: predictions
   ranked by score over all frames, each matched greedily to the nearest free truth of
-  its class; precision interpolated at 101 recall points; AP is the area above
-  precision 0.1 from recall 0.1, normalised).
+  its class; precision linearly interpolated at 101 recall points; AP is the area
+  above precision 0.1 from recall 0.1, normalised).
 - Velocity: the error of true positives at 2 m, |v_track - v_truth| in the bird's-eye
   plane (absolute velocities), per class.
 - Tracking: identity switches, MOTA and IDF1 (motmetrics) over every scan frame, truth
   and tracks matched within 2 m.
 
 Truth counts where a sensor could see it: at least one LiDAR return inside its box or
-``MIN_VISIBLE_PX`` visible pixels in a camera. A prediction whose nearest truth within
-the threshold is unseen is neither a true nor a false positive.
+``MIN_VISIBLE_PX`` visible pixels in a camera. Predictions match seen truth first; one
+left unmatched within the threshold of unseen truth is not judged (KITTI's don't-care
+rule; ``ap_2m_strict`` is nuScenes' rule, where it is a false positive).
 """
 
 from __future__ import annotations
@@ -77,9 +78,17 @@ class FrameRecord:
 
 
 def average_precision(
-    frames: Sequence[FrameRecord], object_class: ObjectClass, threshold_m: float
+    frames: Sequence[FrameRecord],
+    object_class: ObjectClass,
+    threshold_m: float,
+    dont_care: bool = True,
 ) -> tuple[float, list[tuple[Prediction, Truth]]]:
-    """nuScenes AP of one class at one distance threshold, and its true positives."""
+    """nuScenes AP of one class at one distance threshold, and its true positives.
+
+    Predictions, ranked by score over all frames, take the nearest free seen truth of
+    their class closer than the threshold. With ``dont_care`` (KITTI's rule), a
+    prediction left without a match but within the threshold of truth no sensor could
+    see is not judged; without it (nuScenes' rule) it is a false positive."""
     ranked = [
         (k, p)
         for k, f in enumerate(frames)
@@ -95,39 +104,34 @@ def average_precision(
     matches: list[tuple[Prediction, Truth]] = []
     for k, pred in ranked:
         best, best_d = None, threshold_m
+        unseen_near = False
         for j, truth in enumerate(frames[k].truths):
-            if truth.object_class is not object_class or (k, j) in taken:
+            if truth.object_class is not object_class:
                 continue
             d = float(np.hypot(*(truth.xy_m - pred.xy_m)))
-            if d < best_d:
+            if not truth.seen:
+                unseen_near |= d < threshold_m
+            elif (k, j) not in taken and d < best_d:
                 best, best_d = j, d
-        if best is None:
+        if best is not None:
+            taken.add((k, best))
+            hits.append(True)
+            matches.append((pred, frames[k].truths[best]))
+        elif not (dont_care and unseen_near):
             hits.append(False)
-            continue
-        taken.add((k, best))
-        truth = frames[k].truths[best]
-        if not truth.seen:
-            continue  # no sensor could see it: the prediction is not judged
-        hits.append(True)
-        matches.append((pred, truth))
     if not hits:
         return 0.0, []
     tp = np.cumsum(hits)
     fp = np.cumsum(~np.array(hits))
-    precision = tp / (tp + fp)
-    recall = tp / n_truth
-    return _nuscenes_ap(precision, recall), matches
+    return _nuscenes_ap(tp / (tp + fp), tp / n_truth), matches
 
 
 def _nuscenes_ap(precision: np.ndarray, recall: np.ndarray) -> float:
-    """Precision interpolated at 101 recall points (the best precision at this recall or
-    beyond), the part above MIN_PRECISION from MIN_RECALL on, normalised to [0, 1]."""
+    """The nuScenes devkit's calc_ap: precision linearly interpolated at 101 recall
+    points (0 beyond the last recall reached), the part above MIN_PRECISION from
+    MIN_RECALL on, normalised to [0, 1]."""
     levels = np.linspace(0.0, 1.0, 101)
-    envelope = np.maximum.accumulate(precision[::-1])[::-1]
-    interp = np.zeros_like(levels)
-    for i, r in enumerate(levels):
-        idx = np.searchsorted(recall, r, side="left")
-        interp[i] = envelope[idx] if idx < len(envelope) else 0.0
+    interp = np.interp(levels, recall, precision, right=0.0)
     kept = interp[round(100 * MIN_RECALL) + 1 :] - MIN_PRECISION
     kept[kept < 0.0] = 0.0
     return float(np.mean(kept) / (1.0 - MIN_PRECISION))
@@ -138,17 +142,23 @@ def _nuscenes_ap(precision: np.ndarray, recall: np.ndarray) -> float:
 
 @dataclass
 class TrackingTally:
-    """motmetrics accumulators per class over consecutive scan frames."""
+    """motmetrics accumulators per (scenario, class): ids restart with every scenario."""
 
-    accumulators: dict[str, object] = field(default_factory=dict)
+    accumulators: dict[tuple[str, str], object] = field(default_factory=dict)
 
-    def add(self, frame: FrameRecord) -> None:
+    def add(self, frame: FrameRecord, scenario: str = "") -> None:
         import motmetrics as mm
 
         for cls in CLASSES:
-            acc = self.accumulators.setdefault(cls.value, mm.MOTAccumulator(auto_id=True))
+            key = (scenario, cls.value)
+            acc = self.accumulators.setdefault(key, mm.MOTAccumulator(auto_id=True))
             truths = [t for t in frame.truths if t.object_class is cls and t.seen]
-            preds = [p for p in frame.predictions if p.object_class is cls]
+            unseen = [t for t in frame.truths if t.object_class is cls and not t.seen]
+            preds = [
+                p
+                for p in frame.predictions
+                if p.object_class is cls and not _dont_care(p, truths, unseen)
+            ]
             dist = np.full((len(truths), len(preds)), np.nan)
             for i, t in enumerate(truths):
                 for j, p in enumerate(preds):
@@ -163,9 +173,18 @@ class TrackingTally:
         out: dict[str, dict[str, float | int | None]] = {}
         metrics = ["num_switches", "mota", "idf1", "num_fragmentations", "num_objects"]
         host = mm.metrics.create()
-        for cls, acc in self.accumulators.items():
-            row = host.compute(acc, metrics=metrics, name=cls).iloc[0]
-            out[cls] = {
+        for cls in CLASSES:
+            keys = [k for k in self.accumulators if k[1] == cls.value]
+            if not keys:
+                continue
+            table = host.compute_many(
+                [self.accumulators[k] for k in keys],
+                metrics=metrics,
+                names=[f"{k[0]}/{k[1]}" for k in keys],
+                generate_overall=True,
+            )
+            row = table.loc["OVERALL"]
+            out[cls.value] = {
                 "id_switches": int(row["num_switches"]),
                 "fragmentations": int(row["num_fragmentations"]),
                 "mota": _finite(row["mota"]),
@@ -173,6 +192,15 @@ class TrackingTally:
                 "truth_object_frames": int(row["num_objects"]),
             }
         return out
+
+
+def _dont_care(pred: Prediction, seen: list[Truth], unseen: list[Truth]) -> bool:
+    """Near truth no sensor could see and near no seen truth: not judged."""
+
+    def near(truths: list[Truth]) -> bool:
+        return any(float(np.hypot(*(t.xy_m - pred.xy_m))) <= TRACK_MATCH_M for t in truths)
+
+    return near(unseen) and not near(seen)
 
 
 def _finite(value: object) -> float | None:
@@ -246,6 +274,9 @@ def score(scored: Sequence[FrameRecord], tracking: TrackingTally) -> dict[str, o
                 }
         aps = [v for v in per.values() if v is not None]
         per["map"] = round(float(np.mean(aps)), 4) if aps else None
+        # nuScenes' own rule: a prediction on truth no sensor saw counts against
+        strict, _ = average_precision(scored, cls, VELOCITY_THRESHOLD_M, dont_care=False)
+        per["ap_2m_strict"] = None if math.isnan(strict) else round(strict, 4)
         detection[cls.value] = per
     got = {
         "vehicle_ap_2m": detection["vehicle"]["ap_2m"],
@@ -297,7 +328,7 @@ def evaluate(
                 if frame.lidars:
                     scans += 1
                     record = frame_record(frame, scene)
-                    tracking.add(record)
+                    tracking.add(record, scenario.name)
                     if scans % stride == 0:
                         scored.append(record)
                         used += 1
@@ -319,7 +350,12 @@ def evaluate(
             f"box or >= {MIN_VISIBLE_PX} visible camera pixels; predictions matched to "
             "unseen truth are not judged"
         ),
-        "match": "bird's-eye centre distance, nuScenes AP (greedy by score, 101 recall points)",
+        "match": (
+            "bird's-eye centre distance; nuScenes AP (greedy by score, 101 recall points, "
+            "linear interpolation); unmatched predictions within the threshold of unseen "
+            "truth are not judged (KITTI's don't-care); ap_2m_strict judges them as "
+            "false positives (nuScenes' rule)"
+        ),
         **result,
         "fusion_ms_mean": round(float(ms.mean()), 2),
         "wall_s": round(time.perf_counter() - start, 1),

@@ -195,6 +195,38 @@ def test_signs_for_other_directions_are_dropped_and_unknown_signs_kept() -> None
     assert sign.distance_m == pytest.approx(40.0, abs=5.0)
 
 
+def test_our_sign_wins_over_a_nearer_cross_street_one() -> None:
+    ours = KnownLandmark(
+        1, ObjectClass.TRAFFIC_SIGN, np.array([40.0, 4.0, 0.0]), 0.0, SignType.STOP
+    )
+    cross = KnownLandmark(
+        2, ObjectClass.TRAFFIC_SIGN, np.array([44.0, 6.0, 0.0]), math.pi / 2, SignType.STOP
+    )
+    fusion = BevFusion(FusionConfig(), [ours, cross], ("front",))
+    face = LidarObject(np.array([43.0, 5.0, 2.2]), np.array([0.05, 0.42, 0.42]), 0.0, 5)
+    cam = _camera(0.0)
+    det = Detection2D("front", ObjectClass.TRAFFIC_SIGN, _box(face, cam), 0.7)
+    scene = fusion.update(0, 0.0, Pose(), _views(cam, det), _lidar([], 0.0))
+    assert [s.landmark_id for s in scene.signs] == [1]
+
+
+def test_when_every_sensor_falls_silent_the_scene_empties_and_says_so() -> None:
+    fusion = BevFusion(FusionConfig(), (), ("front",))
+    car = _obj(20.0, 0.0)
+    for k in range(3):
+        cam = _camera(0.1 * k)
+        det = Detection2D("front", ObjectClass.VEHICLE, _box(car, cam), 0.9)
+        scene = fusion.update(k, 0.1 * k, Pose(), _views(cam, det), _lidar([car], 0.1 * k))
+    assert scene.objects and scene.occupancy is not None and scene.occupancy.any()
+    old_cam, old_scan = _views(cam, det), _lidar([car], 0.2)
+    soon = fusion.update(5, 0.45, Pose(), old_cam, old_scan)
+    assert soon.objects  # within max_scene_age_s: extrapolated
+    later = fusion.update(30, 3.0, Pose(), old_cam, old_scan)
+    assert later.objects == () and later.occupancy is not None and not later.occupancy.any()
+    assert any("scene emptied" in d for d in later.degraded)
+    assert any("and no camera either" in d for d in later.degraded)
+
+
 def test_occupancy_grid_has_the_configured_shape_and_marks_obstacles() -> None:
     fusion = BevFusion(FusionConfig(), (), ())
     scene = fusion.update(0, 0.0, Pose(), {}, _lidar([_obj(10.0, 0.0)], 0.0))
