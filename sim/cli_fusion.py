@@ -15,6 +15,7 @@ from sim.cli_output import emit_json, timing_ms
 if TYPE_CHECKING:  # the CLI's --help stays light: Open3D loads only when needed
     from fusion.bev_fusion import CameraView
     from perception.lidar_pipeline import LidarResult
+    from sim.rig import RigConfig
 
 BENCH_OBJECTS = 30
 
@@ -34,26 +35,29 @@ def cmd_eval_fusion(args: argparse.Namespace) -> int:
 
 
 def cmd_bench_fusion(args: argparse.Namespace) -> int:
-    """Fusion + tracking + grid per cycle on a synthetic 30-object scene: two cameras
-    (front and wide) with a box for every object in view, LiDAR boxes and their points."""
+    """Fusion + tracking + grid per cycle on a synthetic 30-object scene: the rig's
+    cameras with a box for every object in view, LiDAR boxes and their points."""
     from fusion.bev_fusion import BevFusion, LidarView
     from fusion.config import load_fusion_config
     from roadmind.frames import Pose
+    from sim.rig import load_rig, resolve_rig_path
 
     rng = np.random.default_rng(0)
-    fusion = BevFusion(load_fusion_config(), (), ("front", "front_wide"))
+    rig = load_rig(resolve_rig_path(args.rig))
+    fusion = BevFusion(load_fusion_config(), (), [c.name for c in rig.cameras])
     objects = bench_objects(rng, BENCH_OBJECTS)
     times: list[float] = []
     for k in range(args.repeats + 5):
         t_s = 0.1 * k
         moved = [(center + v * t_s, half) for (center, half), v in objects]
-        cameras, lidar = bench_inputs(rng, moved, t_s)
+        cameras, lidar = bench_inputs(rng, moved, t_s, rig)
         t0 = time.perf_counter()
         scene = fusion.update(k, t_s, Pose(), cameras, LidarView(lidar, Pose(), t_s))
         if k >= 5:  # the first cycles create tracks
             times.append((time.perf_counter() - t0) * 1000.0)
     out = {
         "benchmark": "fusion",
+        "rig": args.rig,
         "objects": BENCH_OBJECTS,
         "cameras": len(cameras),
         "detections": sum(len(v.detections) for v in cameras.values()),
@@ -83,16 +87,17 @@ def bench_objects(
 
 
 def bench_inputs(
-    rng: np.random.Generator, moved: list[tuple[np.ndarray, np.ndarray]], t_s: float
+    rng: np.random.Generator,
+    moved: list[tuple[np.ndarray, np.ndarray]],
+    t_s: float,
+    rig: RigConfig,
 ) -> tuple[dict[str, CameraView], LidarResult]:
     """Camera views and a LiDAR result for objects at their current places."""
     from fusion.associate import projected_box
     from fusion.bev_fusion import CameraView
     from perception.lidar_pipeline import LidarResult
     from roadmind.messages import CameraImage, Detection2D, LidarObject, ObjectClass
-    from sim.rig import load_rig, resolve_rig_path
 
-    rig = load_rig(resolve_rig_path("default"))
     lidar_objects, points = [], []
     for center, half in moved:
         cls = ObjectClass.VEHICLE if half[0] > 1 else ObjectClass.PEDESTRIAN
@@ -141,5 +146,6 @@ def add_commands(evals: argparse._SubParsersAction, bench: argparse._SubParsersA
     e.set_defaults(func=cmd_eval_fusion)
     b = bench.add_parser("fusion", help="fusion + tracking + grid ms per cycle, 30 objects")
     b.add_argument("--repeats", type=int, default=100)
+    b.add_argument("--rig", default="default", help="whose cameras see the objects")
     b.add_argument("--out", default=None, help="also write the JSON to this file")
     b.set_defaults(func=cmd_bench_fusion)

@@ -91,3 +91,15 @@ def test_ids_restarting_in_the_next_scenario_are_not_switches() -> None:
             tracking.add(FrameRecord([_pred(track, 10.0 + k)], [_truth(1, 10.0 + k)]), scenario)
     report = tracking.report()["vehicle"]
     assert report["id_switches"] == 0 and report["idf1"] == pytest.approx(1.0)
+
+
+def test_bench_fusion_tracks_the_synthetic_scene(capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from sim.cli import main
+
+    assert main(["bench", "fusion", "--repeats", "3"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["objects"] == 30 and out["cameras"] == 2
+    assert out["tracks_out"] >= 25  # LiDAR sees all 30; a few share a spot
+    assert out["cycle"]["mean_ms"] > 0
