@@ -67,7 +67,7 @@ class TrackingConfig(StrictModel):
     gate_m: float = Field(2.5, gt=0.0)
     min_hits: int = Field(2, ge=1)
     max_misses: int = Field(5, ge=0)
-    accel_std_mps2: float = Field(2.0, gt=0.0)
+    accel_std_mps2: float = Field(3.0, gt=0.0)
     position_std_m: float = Field(0.3, gt=0.0)
     initial_speed_std_mps: float = Field(10.0, gt=0.0)
     class_hold: int = Field(10, ge=0)

@@ -29,7 +29,7 @@ class TrackerConfig:
     gate_m: float = 2.5  # a detection farther than this from a prediction is not its track
     min_hits: int = 2  # updates before a track is reported
     max_misses: int = 5  # frames without an update before a track is dropped
-    accel_std_mps2: float = 2.0  # process noise: unmodelled acceleration
+    accel_std_mps2: float = 3.0  # process noise: unmodelled acceleration (braking, turning)
     position_std_m: float = 0.3  # measurement noise of a detection's centre
     initial_speed_std_mps: float = 10.0  # a new track's velocity is unknown
     class_hold: int = 10  # unclassed updates a track keeps its last seen class through

@@ -6,6 +6,7 @@ import argparse
 import math
 import sys
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -26,11 +27,20 @@ def cmd_eval_fusion(args: argparse.Namespace) -> int:
     from sim.scenario import SCENARIOS_DIR
 
     names = args.scenarios or sorted(p.stem for p in SCENARIOS_DIR.glob("*.yaml"))
+    from fusion.config import load_fusion_config
+
     rig = load_rig(resolve_rig_path(args.rig))
+    fusion = load_fusion_config(Path(args.config) if args.config else None)
     result = evaluate(
-        names, args.frames, args.stride, rig, progress=lambda msg: print(msg, file=sys.stderr)
+        names,
+        args.frames,
+        args.stride,
+        rig,
+        progress=lambda msg: print(msg, file=sys.stderr),
+        fusion=fusion,
     )
     result["rig"] = args.rig
+    result["config"] = args.config or "configs/perception/fusion.yaml"
     return emit_json(result, args.out)
 
 
@@ -142,6 +152,7 @@ def add_commands(evals: argparse._SubParsersAction, bench: argparse._SubParsersA
     )
     e.add_argument("--stride", type=int, default=2, help="score one scan in this many")
     e.add_argument("--rig", default="surround", help="sensor rig (name in configs/rigs or a path)")
+    e.add_argument("--config", default=None, help="fusion settings (default: the shipped)")
     e.add_argument("--out", default=None, help="also write the JSON to this file")
     e.set_defaults(func=cmd_eval_fusion)
     b = bench.add_parser("fusion", help="fusion + tracking + grid ms per cycle, 30 objects")

@@ -42,6 +42,7 @@ from sim.stack import PerceptionStack, known_landmarks
 from sim.world import WORLDS, CarlaServer, World
 
 if TYPE_CHECKING:
+    from fusion.config import FusionConfig
     from sim.report import BevLayers
 
 Perceive = Callable[[SensorFrame], BevScene]
@@ -51,12 +52,12 @@ def _oracle(world: World) -> Perceive:
     return oracle_scene
 
 
-def stack_for(world: World) -> Perceive:
+def stack_for(world: World, fusion: FusionConfig | None = None) -> PerceptionStack:
     """The perception stack for a world just reset: its rig, and the map's signs and
     lights to match against (scenario-added signs are not on the map)."""
     drive_map = world.drive_map()
     signs = [s for s in drive_map.signs if s.sign_id < SCENARIO_SIGN_ID_BASE]
-    return PerceptionStack(world.rig, known_landmarks(signs, drive_map.lights))
+    return PerceptionStack(world.rig, known_landmarks(signs, drive_map.lights), fusion=fusion)
 
 
 # Perception modes by name, each built for the world it will see.

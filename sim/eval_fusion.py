@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from fusion.config import FusionConfig
 from roadmind.messages import ActorTruth, BevScene, ObjectClass, SensorFrame
 from sim.eval_lidar import _returns_in_box
 from sim.rig import RigConfig
@@ -302,6 +303,7 @@ def evaluate(
     stride: int = 2,
     rig: RigConfig | None = None,
     progress: Callable[[str], None] | None = None,
+    fusion: FusionConfig | None = None,
 ) -> dict[str, object]:
     """Drive each scenario with the oracle agent for its whole length, run the stack on
     every frame, score one scan frame in ``stride`` (at most ``frames`` per scenario)."""
@@ -321,7 +323,7 @@ def evaluate(
             scenario = load_scenario(name)
             frame = world.reset(scenario)
             agent = make_agent(world)
-            stack = stack_for(world)
+            stack = stack_for(world, fusion)
             scans = used = 0
             for _ in range(int(scenario.duration_s * PHYSICS_HZ)):
                 scene = stack(frame)
