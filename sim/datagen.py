@@ -258,7 +258,8 @@ def _place_in_view(
 
 
 def _ego_place(road_map: RoadMap, signs: list[SignConfig], rng: np.random.Generator) -> Place:
-    """Usually on the approach to a light or sign (map or extra), 8-60 m before it."""
+    """Usually on the approach to a light or sign (map or extra), 2.5-60 m before it:
+    up to the stop line, where a near-corner light looms large in a wide camera."""
     targets = [(s.at.road, s.at.lane, s.at.s_m) for s in signs]
     for lm in road_map.carla_map.get_all_landmarks():
         for a, b in lm.get_lane_validities():
@@ -268,7 +269,7 @@ def _ego_place(road_map: RoadMap, signs: list[SignConfig], rng: np.random.Genera
     if targets and rng.random() < 0.7:
         road, lane, s = targets[int(rng.integers(len(targets)))]
         length = road_map.roads[road].length_m if road in road_map.roads else 0.0
-        back = float(rng.uniform(8.0, 60.0))
+        back = float(rng.uniform(2.5, 60.0))
         s_ego = s + back if lane > 0 else s - back  # positive lanes drive towards -s
         if 2.0 <= s_ego <= length - 2.0:
             wp = road_map.carla_map.get_waypoint_xodr(road, lane, s_ego)
@@ -294,12 +295,15 @@ def _random_rig(rng: np.random.Generator) -> RigConfig:
                 name="front",
                 width_px=width,
                 height_px=height,
-                fov_deg=round(float(rng.uniform(60, 90)), 1),
+                # a main camera, or one in three a wide one (rigs carry both)
+                fov_deg=round(
+                    float(rng.uniform(60, 90) if rng.random() < 0.67 else rng.uniform(90, 125)), 1
+                ),
                 pose=MountPose(
                     x_m=round(float(rng.uniform(0.3, 1.5)), 2),
                     y_m=round(float(rng.uniform(-0.4, 0.4)), 2),
                     z_m=round(float(rng.uniform(1.2, 2.2)), 2),
-                    pitch_deg=round(float(rng.uniform(-7, 3)), 1),
+                    pitch_deg=round(float(rng.uniform(-7, 10)), 1),
                     yaw_deg=round(float(rng.uniform(-12, 12)), 1),
                 ),
                 noise_std=round(float(rng.choice([0.0, 2.0, 5.0, 9.0])), 1),
