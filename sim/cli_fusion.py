@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import sys
 import time
@@ -31,14 +32,15 @@ def cmd_eval_fusion(args: argparse.Namespace) -> int:
 
     rig = load_rig(resolve_rig_path(args.rig))
     fusion = load_fusion_config(Path(args.config) if args.config else None)
-    result = evaluate(
-        names,
-        args.frames,
-        args.stride,
-        rig,
-        progress=lambda msg: print(msg, file=sys.stderr),
-        fusion=fusion,
-    )
+    with contextlib.redirect_stdout(sys.stderr):  # stdout carries the JSON only
+        result = evaluate(
+            names,
+            args.frames,
+            args.stride,
+            rig,
+            progress=lambda msg: print(msg, file=sys.stderr),
+            fusion=fusion,
+        )
     result["rig"] = args.rig
     result["config"] = args.config or "configs/perception/fusion.yaml"
     return emit_json(result, args.out)
