@@ -391,8 +391,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="the world: embedded simulator (no server) or a CARLA 0.9.16 server",
     )
     carla = p.add_argument_group("CARLA server (--backend carla)")
-    carla.add_argument("--host", default="127.0.0.1", help="server address")
-    carla.add_argument("--port", type=int, default=2000, help="server RPC port")
+    carla.add_argument("--host", default="127.0.0.1", help="server address (default 127.0.0.1)")
+    carla.add_argument("--port", type=int, default=2000, help="server RPC port (default 2000)")
     carla.add_argument(
         "--town",
         default=None,
