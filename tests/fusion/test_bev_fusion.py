@@ -239,3 +239,22 @@ def test_occupancy_grid_has_the_configured_shape_and_marks_obstacles() -> None:
 
 def test_config_file_matches_the_defaults() -> None:
     assert load_fusion_config() == FusionConfig()
+
+
+def test_a_vague_camera_placement_does_not_swallow_the_car_in_the_next_lane() -> None:
+    # LiDAR sees the car in the next lane; the camera also sees one farther on in ours,
+    # whose range it only guesses (metres of error), but whose bearing it knows
+    fusion = BevFusion(FusionConfig(), (), ("front",))
+    beside, ahead = _obj(40.0, -3.4), _obj(45.0, 0.0)
+
+    def make(t: float) -> tuple[dict[str, CameraView], LidarView]:
+        cam = _camera(t)
+        dets = (
+            Detection2D("front", ObjectClass.VEHICLE, _box(beside, cam), 0.9),
+            Detection2D("front", ObjectClass.VEHICLE, _box(ahead, cam), 0.8),
+        )
+        return _views(cam, *dets), _lidar([beside], t)
+
+    scene = _run(fusion, 3, make)
+    vehicles = sorted(o.position_m[0] for o in scene.objects)
+    assert len(vehicles) == 2 and vehicles[1] > 41.0
