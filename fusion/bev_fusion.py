@@ -26,7 +26,6 @@ import dataclasses
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TypeVar
 
 import numpy as np
 
@@ -51,8 +50,6 @@ from roadmind.messages import (
     ObjectClass,
     SignType,
 )
-
-_SignOrLight = TypeVar("_SignOrLight", BevSign, BevLight)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,8 +96,7 @@ class _Located:
     """A sign or light placed in the world frame during a cycle."""
 
     position_world_m: np.ndarray
-    sign: BevSign | None = None
-    light: BevLight | None = None
+    entry: BevSign | BevLight
 
 
 class BevFusion:
@@ -164,8 +160,7 @@ class BevFusion:
             tuple(
                 o for o in objects if math.hypot(*o.position_m[:2]) <= self.config.object_range_m
             ),
-            tuple(self._signs_now(ego_pose)),
-            tuple(self._lights_now(ego_pose)),
+            *self._landmarks_now(ego_pose),
             self._grid_now(ego_pose),
             self.config.grid.resolution_m,
             tuple(dict.fromkeys(degraded)),
@@ -369,12 +364,12 @@ class BevFusion:
                         # unlit and off the map (a head seen from behind), or cut by the
                         # image edge: the lamps cannot be told, so it says nothing
                         continue
-                    item = _Located(world, light=BevLight(state, ahead, right, lm_id))
+                    item = _Located(world, BevLight(state, ahead, right, lm_id))
                 elif lm is not None and lm.sign_type is not None:
                     sign = BevSign(lm.sign_type, ahead, right, lm.value, lm.unit, lm.text, lm_id)
-                    item = _Located(world, sign=sign)
+                    item = _Located(world, sign)
                 else:  # seen, not on the map, not yet read: the rules name it as unknown
-                    item = _Located(world, sign=BevSign(SignType.TEXT, ahead, right))
+                    item = _Located(world, BevSign(SignType.TEXT, ahead, right))
                 rank = (readable, det.score)
                 if lm_id is None:
                     unmatched.append((rank, item))
@@ -383,23 +378,20 @@ class BevFusion:
         return [item for _, item in by_landmark.values()] + _distinct(unmatched, cfg.merge_m)
 
     # ------------------------------------------------------------------ re-expressed now
-    def _signs_now(self, ego: Pose) -> list[BevSign]:
-        out = []
+    def _landmarks_now(self, ego: Pose) -> tuple[tuple[BevSign, ...], tuple[BevLight, ...]]:
+        """The cycle's signs and lights still ahead, in the current ego frame."""
+        signs: list[BevSign] = []
+        lights: list[BevLight] = []
         for item in self._located:
-            if item.sign is not None:
-                x, y = _in_ego(item.position_world_m, ego)
-                if x > 0.0:
-                    out.append(_moved(item.sign, x, y))
-        return out
-
-    def _lights_now(self, ego: Pose) -> list[BevLight]:
-        out = []
-        for item in self._located:
-            if item.light is not None:
-                x, y = _in_ego(item.position_world_m, ego)
-                if x > 0.0:
-                    out.append(_moved(item.light, x, y))
-        return out
+            x, y = _in_ego(item.position_world_m, ego)
+            if x <= 0.0:
+                continue
+            entry = dataclasses.replace(item.entry, distance_m=x, lateral_m=y)
+            if isinstance(entry, BevSign):
+                signs.append(entry)
+            else:
+                lights.append(entry)
+        return tuple(signs), tuple(lights)
 
     def _grid_now(self, ego: Pose) -> np.ndarray:
         local = (
@@ -451,7 +443,3 @@ def _to_world(obj: LidarObject, pose: Pose) -> LidarObject:
 def _in_ego(world: np.ndarray, ego: Pose) -> tuple[float, float]:
     local = ego.inverse_transform_points(world[None, :])[0]
     return float(local[0]), float(local[1])
-
-
-def _moved(item: _SignOrLight, x: float, y: float) -> _SignOrLight:
-    return dataclasses.replace(item, distance_m=x, lateral_m=y)

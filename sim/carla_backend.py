@@ -40,10 +40,8 @@ from roadmind.messages import (
     GroundTruth,
     LidarScan,
     LightState,
-    LightTruth,
     ObjectClass,
     SensorFrame,
-    SignTruth,
     VehicleControl,
 )
 from roadmind.units import kmh_to_mps
@@ -752,26 +750,8 @@ class CarlaWorld:
                     vector_np(actor.get_velocity()),
                 )
             )
-        signs = tuple(
-            SignTruth(
-                s.sign_id,
-                s.sign_type,
-                Pose(*s.position, 0.0, 0.0, s.traffic_yaw_rad),
-                s.value,
-                s.unit,
-                s.text,
-            )
-            for s in self.signs
-        )
-        lights = tuple(
-            LightTruth(
-                lt.light_id,
-                self._light_state(lt.light_id),
-                Pose(*lt.position, 0.0, 0.0, lt.traffic_yaw_rad),
-                lt.phase,
-            )
-            for lt in self.lights
-        )
+        signs = tuple(s.truth() for s in self.signs)
+        lights = tuple(lt.truth(self._light_state(lt.light_id)) for lt in self.lights)
         return GroundTruth(
             tuple(actors),
             {},  # CARLA's RGB camera carries no per-pixel object ids

@@ -20,10 +20,8 @@ from roadmind.messages import (
     GroundTruth,
     LidarScan,
     LightState,
-    LightTruth,
     ObjectClass,
     SensorFrame,
-    SignTruth,
     SignType,
     VehicleControl,
 )
@@ -451,26 +449,8 @@ class EmbeddedWorld:
             truth = GroundTruth(
                 tuple(m.truth() for m in movers),
                 boxes,
-                tuple(
-                    SignTruth(
-                        s.sign_id,
-                        s.sign_type,
-                        Pose(*s.position, 0.0, 0.0, s.traffic_yaw_rad),
-                        s.value,
-                        s.unit,
-                        s.text,
-                    )
-                    for s in st.signs
-                ),
-                tuple(
-                    LightTruth(
-                        lt.light_id,
-                        states[lt.light_id],
-                        Pose(*lt.position, 0.0, 0.0, lt.traffic_yaw_rad),
-                        lt.phase,
-                    )
-                    for lt in st.lights
-                ),
+                tuple(s.truth() for s in st.signs),
+                tuple(lt.truth(states[lt.light_id]) for lt in st.lights),
             )
         e = self.ego.state
         ego = EgoState(self.ego.pose, e.speed_mps, e.accel_mps2, e.yaw_rate_rps, e.steer_rad)

@@ -31,7 +31,7 @@ import numpy as np
 
 from fusion.config import FusionConfig
 from roadmind.messages import ActorTruth, BevScene, ObjectClass, SensorFrame
-from sim.eval_lidar import _returns_in_box
+from sim.eval_lidar import returns_in_box
 from sim.rig import RigConfig
 
 CLASSES = (ObjectClass.VEHICLE, ObjectClass.PEDESTRIAN)
@@ -252,7 +252,7 @@ def frame_record(
 
 
 def _has_returns(actor: ActorTruth, points_world: np.ndarray) -> bool:
-    return points_world.shape[0] > 0 and _returns_in_box(actor, points_world) > 0
+    return points_world.shape[0] > 0 and returns_in_box(actor, points_world) > 0
 
 
 # --------------------------------------------------------------------------- run

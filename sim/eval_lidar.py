@@ -56,11 +56,11 @@ def truth_in_ego(
         center = ego_pose.inverse_transform_points(actor.pose.translation[None, :])[0]
         if math.hypot(center[0], center[1]) > max_range_m:
             continue
-        out.append(TruthBox(actor.object_class, center, _returns_in_box(actor, points_world)))
+        out.append(TruthBox(actor.object_class, center, returns_in_box(actor, points_world)))
     return out
 
 
-def _returns_in_box(actor: ActorTruth, points_world: np.ndarray) -> int:
+def returns_in_box(actor: ActorTruth, points_world: np.ndarray) -> int:
     reach = float(np.linalg.norm(actor.extent_m[:2])) + BOX_MARGIN_M
     near = np.abs(points_world[:, :2] - actor.pose.translation[:2]).max(axis=1) <= reach
     local = actor.pose.inverse_transform_points(points_world[near])

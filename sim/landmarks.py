@@ -16,7 +16,8 @@ import numpy as np
 
 from reasoning.map_context import SIGN_TYPES, SIGNAL_TRAFFIC_LIGHT
 from reasoning.stop_lines import StopLine, landmark_stop_lines
-from roadmind.messages import SignType
+from roadmind.frames import Pose
+from roadmind.messages import LightState, LightTruth, SignTruth, SignType
 from sim.road_map import RoadMap
 
 
@@ -31,6 +32,16 @@ class SignSpec:
     text: str = ""
     stop_lines: list[StopLine] = field(default_factory=list)
 
+    def truth(self) -> SignTruth:
+        return SignTruth(
+            self.sign_id,
+            self.sign_type,
+            Pose(*self.position, 0.0, 0.0, self.traffic_yaw_rad),
+            self.value,
+            self.unit,
+            self.text,
+        )
+
 
 @dataclass
 class LightSpec:
@@ -40,6 +51,11 @@ class LightSpec:
     junction_id: int = -1
     phase: int = 0
     stop_lines: list[StopLine] = field(default_factory=list)
+
+    def truth(self, state: LightState) -> LightTruth:
+        return LightTruth(
+            self.light_id, state, Pose(*self.position, 0.0, 0.0, self.traffic_yaw_rad), self.phase
+        )
 
 
 def map_landmarks(road_map: RoadMap) -> tuple[list[SignSpec], list[LightSpec], list[str]]:
