@@ -255,7 +255,9 @@ def _draw_camera(
     line_font = _font(15)
     max_chars = max(8, (width_px - 24) // 8)
     for i, line in enumerate(hud_lines):
-        draw.text((12, 50 + 18 * i), _fit(line, max_chars), fill=(210, 210, 210), font=line_font)
+        # Pillow's bundled font has no superscripts: "m/s²" in a reason would show a box
+        text = _fit(line.replace("²", "^2"), max_chars)
+        draw.text((12, 50 + 18 * i), text, fill=(210, 210, 210), font=line_font)
     return img
 
 
