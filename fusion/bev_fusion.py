@@ -32,7 +32,7 @@ import numpy as np
 from fusion.associate import PAIRABLE, associate
 from fusion.config import FusionConfig
 from fusion.landmarks import KnownLandmark, match_landmark
-from fusion.locate import Placement, ProjectedPoints, place
+from fusion.locate import Placement, ProjectedPoints, camera_range, place
 from fusion.occupancy import occupancy
 from fusion.tracking import Detection, Tracker
 from perception.lidar_pipeline import LidarResult
@@ -50,6 +50,9 @@ from roadmind.messages import (
     ObjectClass,
     SignType,
 )
+
+PAIR_RANGE_RATIO = 2.5  # a box whose size puts it this many times nearer or farther
+# than a LiDAR object is not that object (a half-hidden car reads twice as far)
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,7 +232,9 @@ class BevFusion:
             assoc = associate(dets, objects, view.image, cfg.min_iou)
             unpaired = list(assoc.camera_only)
             for i, j in assoc.pairs:
-                if not self._plausible(dets[i].object_class, objects[j].extent_m):
+                if not self._plausible(dets[i].object_class, objects[j].extent_m) or (
+                    not _same_range(dets[i], objects[j], view.image, cfg)
+                ):
                     unpaired.append(i)
                 elif j not in claimed or claimed[j][1] < dets[i].score:
                     claimed[j] = (dets[i].object_class, dets[i].score)
@@ -419,6 +424,19 @@ def _distinct(items: list[tuple[tuple[bool, float], _Located]], merge_m: float) 
         ):
             kept.append(item)
     return kept
+
+
+def _same_range(det: Detection2D, obj: LidarObject, camera: CameraImage, cfg: FusionConfig) -> bool:
+    """Whether a box overlapping a LiDAR object's projection can be that object: the
+    range the camera reads from the box's size (a multiplicative guess) is within
+    PAIR_RANGE_RATIO of the object's. A far car's box over a near pole is not the pole."""
+    prior = getattr(cfg.priors, det.object_class.value, None)
+    guess = camera_range(det, camera, prior) if prior is not None else None
+    if guess is None:
+        return True
+    lidar_m = float(np.linalg.norm(obj.center_m - camera.sensor_to_ego.translation))
+    ratio = guess[0] / max(lidar_m, 1e-3)
+    return 1.0 / PAIR_RANGE_RATIO <= ratio <= PAIR_RANGE_RATIO
 
 
 def _obstacle_points(result: LidarResult, max_height_m: float) -> np.ndarray:

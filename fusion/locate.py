@@ -1,9 +1,10 @@
 """Placing what only a camera saw: a detection's box becomes a point in the ego frame.
 
 Three sources, best first: the LiDAR points inside the box's frustum (the nearest dense
-group of them is the object's visible surface); the ground plane under the box's
-bottom edge; the size of the box against a size prior (an object of known height h
-seen ``h_px`` pixels tall is ``f h / h_px`` away). The last two are combined by their
+group of them is the object's visible surface; a far, small object that caught only a
+return or two takes the nearest one where the camera expects it); the ground plane
+under the box's bottom edge; the size of the box against a size prior (an object of
+known height h seen ``h_px`` pixels tall is ``f h / h_px`` away). The last two are combined by their
 variances when both apply. Every placement carries a standard deviation, which the
 tracker uses as the measurement noise.
 """
@@ -23,8 +24,12 @@ FRUSTUM_SHRINK = 0.15  # keep the inner part of the box: its edges catch the bac
 SURFACE_WINDOW_M = 1.5  # depth span of one object's visible surface
 MIN_FRUSTUM_POINTS = 2
 FRUSTUM_STD_M = 0.5
+DENSE_SIGMAS = 3.0  # a dense surface this many camera sigmas off is something else
+LONE_RETURN_SIGMAS = 2.0  # and so is a lone return this many
 PITCH_STD_RAD = math.radians(1.0)  # ground-plane error: the car pitches, roads tilt
 SIZE_STD = 0.15  # relative spread of the size prior
+MIN_CAMERA_ONLY_PX = 12  # a smaller box is a few px too big (a 4 px car boxed in 9 px):
+# its size misreads the range twofold, so it is placed only where LiDAR backs it
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +38,7 @@ class Placement:
 
     center_m: np.ndarray
     std_m: float
-    source: str  # "lidar", "size", "ground" or "size+ground"
+    source: str  # "lidar", "lidar-lone", "size", "ground" or "size+ground"
 
 
 def pixel_ray(camera: CameraImage, u_px: float, v_px: float) -> tuple[np.ndarray, np.ndarray]:
@@ -87,6 +92,28 @@ def frustum_depth(box_xyxy: np.ndarray, points: ProjectedPoints) -> float | None
     return float(np.median(depths[first : ends[first]]))
 
 
+def lone_return_depth(
+    box_xyxy: np.ndarray, points: ProjectedPoints, expected_m: float, window_m: float
+) -> float | None:
+    """Camera-axis depth [m] of the nearest obstacle return inside the box within
+    ``window_m`` of the depth the camera expects, or None. A far, small object catches
+    one or two returns, too few for ``frustum_depth``; in a frustum this narrow, one
+    that agrees with the camera's own estimate is the object."""
+    px, depth = points.px, points.depth_m
+    if depth.size == 0:
+        return None
+    x0, y0, x1, y1 = box_xyxy
+    dx, dy = (x1 - x0) * FRUSTUM_SHRINK, (y1 - y0) * FRUSTUM_SHRINK
+    inside = (
+        (np.abs(depth - expected_m) <= window_m)
+        & (px[:, 0] >= x0 + dx)
+        & (px[:, 0] <= x1 - dx)
+        & (px[:, 1] >= y0 + dy)
+        & (px[:, 1] <= y1 - dy)
+    )
+    return float(depth[inside].min()) if inside.any() else None
+
+
 def place(
     det: Detection2D,
     camera: CameraImage,
@@ -98,15 +125,38 @@ def place(
     object's prior half depth. ``on_ground``: the box's bottom edge is on the road
     (road users; not signs or lights). None when nothing places it."""
     x0, y0, x1, y1 = det.xyxy_px
-    u = (x0 + x1) / 2.0
+    origin, ray = pixel_ray(camera, (x0 + x1) / 2.0, (y0 + y1) / 2.0)
     depth = frustum_depth(det.xyxy_px, points)
+    source = "lidar"
+    guess = camera_range(det, camera, prior, on_ground)
+    if guess is not None:
+        along_axis = float(camera.sensor_to_ego.rotation[:, 0] @ ray)
+        expected_m, std_m = guess[0] * along_axis, guess[1] * along_axis
+        if depth is not None and abs(depth - expected_m) > DENSE_SIGMAS * std_m:
+            depth = None  # a surface far from where the camera puts it: what lies behind
+        if depth is None:
+            depth = lone_return_depth(det.xyxy_px, points, expected_m, LONE_RETURN_SIGMAS * std_m)
+            source = "lidar-lone"
     if depth is not None:
-        origin, ray = pixel_ray(camera, u, (y0 + y1) / 2.0)
         surface = origin + ray * _range_for_depth(camera, ray, depth)
         center, depth_std = _behind(surface, ray, prior)
-        return Placement(center, math.hypot(FRUSTUM_STD_M, depth_std), "lidar")
+        return Placement(center, math.hypot(FRUSTUM_STD_M, depth_std), source)
+    if guess is None or max(x1 - x0, y1 - y0) < MIN_CAMERA_ONLY_PX:
+        return None
+    rng, std, source = guess
+    center, depth_std = _behind(origin + ray * rng, ray, prior)
+    return Placement(center, math.hypot(std, depth_std), source)
+
+
+def camera_range(
+    det: Detection2D, camera: CameraImage, prior: SizePrior, on_ground: bool = True
+) -> tuple[float, float, str] | None:
+    """Range [m] along the ray through the box centre from the camera alone, its 1-sigma
+    error [m] and how ("size", "ground" or "size+ground"); None when neither applies."""
+    x0, y0, x1, y1 = det.xyxy_px
+    u = (x0 + x1) / 2.0
     focal = float(camera.intrinsics[1, 1])
-    origin, ray = pixel_ray(camera, u, (y0 + y1) / 2.0)
+    _, ray = pixel_ray(camera, u, (y0 + y1) / 2.0)
     estimates: dict[str, tuple[float, float]] = {}  # source: (range along the ray [m], var)
     height_px, width_px = y1 - y0, x1 - x0
     image_h, image_w = camera.bgra.shape[:2]
@@ -132,9 +182,7 @@ def place(
     weights = np.array([1.0 / var for _, var in estimates.values()])
     ranges = np.array([rng for rng, _ in estimates.values()])
     rng = float(np.sum(weights * ranges) / weights.sum())
-    std = float(math.sqrt(1.0 / weights.sum()))
-    center, depth_std = _behind(origin + ray * rng, ray, prior)
-    return Placement(center, math.hypot(std, depth_std), "+".join(estimates))
+    return rng, float(math.sqrt(1.0 / weights.sum())), "+".join(estimates)
 
 
 def _behind(surface: np.ndarray, ray: np.ndarray, prior: SizePrior) -> tuple[np.ndarray, float]:

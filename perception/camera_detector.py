@@ -6,6 +6,14 @@ Weights trained by roadmind carry its four class names. COCO-trained ultralytics
 weights a user brings work too: their classes are mapped (person -> pedestrian;
 car, truck, bus, motorcycle -> vehicle; traffic light; stop sign -> traffic sign)
 and every other class is dropped.
+
+Small objects need every pixel. A frame up to NATIVE_MAX_WIDTH_PX wide runs at its own
+resolution. A wider frame is letterboxed to ``imgsz`` (416, the training size), where
+far objects shrink below what the network finds (a pedestrian 40 m ahead is 25 px
+tall in the 960 px front camera, 11 px letterboxed); the detector then also looks at a
+416x256 crop around the horizon at native resolution, where far objects are, and
+merges the two sets of boxes (slicing-aided inference, as SAHI does, with one slice).
+The ONNX export has a dynamic input shape for this.
 """
 
 from __future__ import annotations
@@ -28,7 +36,11 @@ DEFAULT_WEIGHTS = (
 )
 TRAIN_HINT = "train them with `roadmind train detector` (recipe configs/training/detector.yaml)"
 IMGSZ = 416  # the size the shipped weights were trained at (letterboxed)
-ONNX_SHAPE = (256, 416)  # fixed ONNX input (H, W): a 16:9 frame letterboxed to width 416
+NATIVE_MAX_WIDTH_PX = 640  # wider frames are shrunk to IMGSZ (and get the horizon crop)
+STRIDE_PX = 32  # network inputs are padded to a multiple of the coarsest stride
+CROP_HORIZON_AT = 0.4  # the horizon this far down the crop: far road users stand below it
+CROP_EDGE_PX = 2.0  # a crop box this near a cut edge is part of an object: the frame has it
+MERGE_IOU = 0.5
 
 NAME_TO_CLASS = {
     # roadmind's own classes
@@ -50,7 +62,9 @@ NAME_TO_CLASS = {
 class CameraDetector:
     """``CameraDetector(weights, backend).detect(camera_image)``; ``backend="onnx"``
     exports the ``.pt`` once to a ``.onnx`` beside it (or takes a ``.onnx`` directly).
-    ``imgsz`` is the PyTorch input width; an ONNX model has the fixed ONNX_SHAPE input."""
+    ``imgsz``: the input width a frame wider than NATIVE_MAX_WIDTH_PX is shrunk to.
+    ``far_crop`` adds the horizon crop to such frames (a ``CameraImage`` only: the crop
+    is placed from its pose)."""
 
     def __init__(
         self,
@@ -59,6 +73,7 @@ class CameraDetector:
         imgsz: int = IMGSZ,
         conf: float = 0.25,
         iou: float = 0.6,
+        far_crop: bool = True,
     ) -> None:
         weights = Path(weights)
         if not weights.is_file():
@@ -72,6 +87,7 @@ class CameraDetector:
         self.conf = conf
         self.iou = iou
         self.backend = backend
+        self.far_crop = far_crop
         if backend == "onnx" and weights.suffix != ".onnx":
             weights = export_onnx(weights)
         self.weights = weights
@@ -85,6 +101,17 @@ class CameraDetector:
                 "is a vehicle, pedestrian, traffic light or traffic sign"
             )
 
+    @property
+    def crop_hw(self) -> tuple[int, int]:
+        """(H, W) of the horizon crop: a 16:9 frame letterboxed to ``imgsz``."""
+        return (_padded(self.imgsz * 9 / 16), self.imgsz)
+
+    def input_hw(self, height_px: int, width_px: int) -> tuple[int, int]:
+        """(H, W) network input of a frame: its own size up to NATIVE_MAX_WIDTH_PX,
+        else letterboxed to width ``imgsz``; padded to the stride."""
+        scale = 1.0 if width_px <= NATIVE_MAX_WIDTH_PX else self.imgsz / width_px
+        return (_padded(height_px * scale), _padded(width_px * scale))
+
     def detect(
         self, image: CameraImage | np.ndarray, camera: str = "front"
     ) -> tuple[Detection2D, ...]:
@@ -95,21 +122,90 @@ class CameraDetector:
             bgra = image
         check_bgra(bgra)
         bgr = np.ascontiguousarray(bgra[:, :, :3])
-        imgsz = ONNX_SHAPE if self.weights.suffix == ".onnx" else self.imgsz
-        with quiet_ultralytics():  # the first call of an ONNX model announces its runtime
-            result = self.model.predict(
-                bgr, imgsz=imgsz, conf=self.conf, iou=self.iou, verbose=False, device="cpu"
-            )[0]
-        boxes = result.boxes
-        xyxy = boxes.xyxy.cpu().numpy().astype(np.float64)
-        cls = boxes.cls.cpu().numpy().astype(int)
-        score = boxes.conf.cpu().numpy().astype(np.float64)
+        xyxy, cls, score = self._predict(bgr)
+        crop = self.crop_window(image) if isinstance(image, CameraImage) else None
+        if crop is not None:
+            u0, v0, u1, v1 = crop
+            c_xyxy, c_cls, c_score = self._predict(np.ascontiguousarray(bgr[v0:v1, u0:u1]))
+            c_xyxy += [u0, v0, u0, v0]
+            whole = whole_in_crop(c_xyxy, crop, bgr.shape[1], bgr.shape[0])
+            xyxy, cls, score = merge_boxes(
+                (xyxy, cls, score), (c_xyxy[whole], c_cls[whole], c_score[whole])
+            )
         out = []
         for box, c, s in zip(xyxy, cls, score, strict=True):
             object_class = self.class_of.get(int(c))
             if object_class is not None and box[2] > box[0] and box[3] > box[1]:
                 out.append(Detection2D(camera, object_class, box, float(np.clip(s, 0.0, 1.0))))
         return tuple(out)
+
+    def crop_window(self, image: CameraImage) -> tuple[int, int, int, int] | None:
+        """(u0, v0, u1, v1) of the native-resolution crop around the horizon straight
+        ahead of the camera, or None when the frame is small enough on its own."""
+        height, width = image.bgra.shape[:2]
+        crop_h, crop_w = self.crop_hw
+        if not self.far_crop or width <= NATIVE_MAX_WIDTH_PX or height < crop_h:
+            return None
+        rotation = image.sensor_to_ego.rotation
+        forward = rotation[:, 0].copy()
+        forward[2] = 0.0  # the far road lies level with the car
+        if np.linalg.norm(forward) < 1e-6:
+            return None  # a camera looking straight up or down has no horizon
+        x, y, z = rotation.T @ (forward / np.linalg.norm(forward))
+        k = image.intrinsics
+        u_px = k[0, 2] + k[0, 0] * y / x
+        v_px = k[1, 2] - k[1, 1] * z / x
+        u0 = int(np.clip(round(u_px - crop_w / 2), 0, width - crop_w))
+        v0 = int(np.clip(round(v_px - CROP_HORIZON_AT * crop_h), 0, height - crop_h))
+        return u0, v0, u0 + crop_w, v0 + crop_h
+
+    def _predict(self, bgr: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(N, 4) xyxy px, (N,) model class, (N,) score."""
+        imgsz = self.input_hw(*bgr.shape[:2])
+        with quiet_ultralytics():  # the first call of an ONNX model announces its runtime
+            result = self.model.predict(
+                bgr, imgsz=imgsz, conf=self.conf, iou=self.iou, verbose=False, device="cpu"
+            )[0]
+        boxes = result.boxes
+        return (
+            boxes.xyxy.cpu().numpy().astype(np.float64),
+            boxes.cls.cpu().numpy().astype(int),
+            boxes.conf.cpu().numpy().astype(np.float64),
+        )
+
+
+def whole_in_crop(
+    xyxy: np.ndarray, crop: tuple[int, int, int, int], width_px: int, height_px: int
+) -> np.ndarray:
+    """(N,) bool: boxes that do not touch a crop edge lying inside the frame (a box
+    cut by the crop shows part of an object, which the whole frame shows entire)."""
+    u0, v0, u1, v1 = crop
+    cut = np.zeros(len(xyxy), bool)
+    if u0 > 0:
+        cut |= xyxy[:, 0] <= u0 + CROP_EDGE_PX
+    if v0 > 0:
+        cut |= xyxy[:, 1] <= v0 + CROP_EDGE_PX
+    if u1 < width_px:
+        cut |= xyxy[:, 2] >= u1 - CROP_EDGE_PX
+    if v1 < height_px:
+        cut |= xyxy[:, 3] >= v1 - CROP_EDGE_PX
+    return ~cut
+
+
+def merge_boxes(
+    *sets: tuple[np.ndarray, np.ndarray, np.ndarray],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-class non-maximum suppression over the boxes of the frame and its crop."""
+    import torch
+    from torchvision.ops import batched_nms
+
+    xyxy = np.concatenate([s[0] for s in sets])
+    cls = np.concatenate([s[1] for s in sets])
+    score = np.concatenate([s[2] for s in sets])
+    keep = batched_nms(
+        torch.from_numpy(xyxy), torch.from_numpy(score), torch.from_numpy(cls), MERGE_IOU
+    ).numpy()
+    return xyxy[keep], cls[keep], score[keep]
 
 
 def class_map(names: dict[int, str]) -> dict[int, ObjectClass | None]:
@@ -124,7 +220,9 @@ def quiet_ultralytics() -> Iterator[None]:
 
     level = LOGGER.level
     streams = [h for h in LOGGER.handlers if isinstance(h, logging.StreamHandler)]
-    old = [h.setStream(sys.stderr) for h in streams]
+    old = [h.stream for h in streams]  # setStream returns None when nothing changes
+    for handler in streams:
+        handler.setStream(sys.stderr)
     LOGGER.setLevel(logging.WARNING)
     try:
         yield
@@ -147,23 +245,32 @@ def check_bgra(bgra: object) -> None:
 
 
 def export_onnx(weights: Path) -> Path:
-    """The ONNX export beside ``weights`` (made once; remade when the weights are newer)."""
+    """The ONNX export beside ``weights``, with a dynamic input shape (made once; remade
+    when the weights are newer or the export has a fixed shape)."""
     onnx_path = weights.with_suffix(".onnx")
     fresh = onnx_path.is_file() and onnx_path.stat().st_mtime >= weights.stat().st_mtime
-    if fresh and _onnx_input_hw(onnx_path) == ONNX_SHAPE:
+    if fresh and _onnx_is_dynamic(onnx_path):
         return onnx_path
     os.environ.setdefault("YOLO_OFFLINE", "1")
     from ultralytics import YOLO
 
     with quiet_ultralytics():  # the exporter narrates every step
         exported = YOLO(str(weights)).export(
-            format="onnx", imgsz=list(ONNX_SHAPE), simplify=True, dynamic=False, verbose=False
+            format="onnx",
+            imgsz=[_padded(IMGSZ * 9 / 16), IMGSZ],
+            simplify=True,
+            dynamic=True,
+            verbose=False,
         )
     return Path(exported)
 
 
-def _onnx_input_hw(path: Path) -> tuple[int, ...]:
+def _onnx_is_dynamic(path: Path) -> bool:
     import onnxruntime as ort
 
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    return tuple(int(d) for d in session.get_inputs()[0].shape[2:])
+    return not any(isinstance(d, int) for d in session.get_inputs()[0].shape[2:])
+
+
+def _padded(size_px: float) -> int:
+    return int(-(-round(size_px) // STRIDE_PX) * STRIDE_PX)

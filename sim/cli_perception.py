@@ -52,7 +52,12 @@ def cmd_eval_camera(args: argparse.Namespace) -> dict[str, object]:
     os.environ.setdefault("YOLO_OFFLINE", "1")
     from ultralytics import YOLO
 
-    from perception.camera_detector import IMGSZ, TRAIN_HINT, export_onnx, quiet_ultralytics
+    from perception.camera_detector import (
+        NATIVE_MAX_WIDTH_PX,
+        TRAIN_HINT,
+        export_onnx,
+        quiet_ultralytics,
+    )
     from roadmind.errors import UserError
 
     weights = Path(args.weights)
@@ -79,7 +84,9 @@ def cmd_eval_camera(args: argparse.Namespace) -> dict[str, object]:
         metrics = model.val(
             data=str(data),
             split="val",
-            imgsz=IMGSZ,  # an ONNX model keeps its own fixed input shape
+            # datagen's 640x360 frames are scored at their own size, as the detector
+            # runs frames up to NATIVE_MAX_WIDTH_PX wide
+            imgsz=NATIVE_MAX_WIDTH_PX,
             batch=1 if weights.suffix == ".onnx" else 16,
             device="cpu",
             plots=False,
@@ -98,6 +105,7 @@ def cmd_eval_camera(args: argparse.Namespace) -> dict[str, object]:
         "weights": str(weights),
         "split": "val (maps and seeds training never saw)",
         "images": len(list((Path(args.data) / "images" / "val").glob("*.jpg"))),
+        "input_px": NATIVE_MAX_WIDTH_PX,
         "mAP50": round(float(metrics.box.map50), 4),
         "mAP50_95": round(float(metrics.box.map), 4),
         "per_class": per_class,

@@ -41,6 +41,7 @@ MIN_VISIBLE_PX = 30
 MIN_RECALL = 0.1
 MIN_PRECISION = 0.1
 VELOCITY_THRESHOLD_M = 2.0
+RANGE_BANDS_M = ((0.0, 20.0), (20.0, 35.0), (35.0, 50.0))
 TRACK_MATCH_M = 2.0
 TARGETS = {
     "vehicle_ap_2m": 0.85,
@@ -125,6 +126,29 @@ def average_precision(
     tp = np.cumsum(hits)
     fp = np.cumsum(~np.array(hits))
     return _nuscenes_ap(tp / (tp + fp), tp / n_truth), matches
+
+
+def recall_by_range(
+    frames: Sequence[FrameRecord], object_class: ObjectClass, threshold_m: float = 2.0
+) -> dict[str, dict[str, float | int | None]]:
+    """Share of seen truth found within ``threshold_m`` (at any score), per range band:
+    where the misses are, which AP alone does not say."""
+    _, matches = average_precision(frames, object_class, threshold_m)
+    found = {id(t) for _, t in matches}
+    out: dict[str, dict[str, float | int | None]] = {}
+    for low_m, high_m in RANGE_BANDS_M:
+        band = [
+            t
+            for f in frames
+            for t in f.truths
+            if t.object_class is object_class and t.seen and low_m <= math.hypot(*t.xy_m) < high_m
+        ]
+        hits = sum(id(t) in found for t in band)
+        out[f"{low_m:g}-{high_m:g}m"] = {
+            "truth": len(band),
+            "recall": round(hits / len(band), 4) if band else None,
+        }
+    return out
 
 
 def _nuscenes_ap(precision: np.ndarray, recall: np.ndarray) -> float:
@@ -279,6 +303,7 @@ def score(scored: Sequence[FrameRecord], tracking: TrackingTally) -> dict[str, o
         strict, _ = average_precision(scored, cls, VELOCITY_THRESHOLD_M, dont_care=False)
         per["ap_2m_strict"] = None if math.isnan(strict) else round(strict, 4)
         detection[cls.value] = per
+    recall = {cls.value: recall_by_range(scored, cls) for cls in CLASSES}
     got = {
         "vehicle_ap_2m": detection["vehicle"]["ap_2m"],
         "pedestrian_ap_2m": detection["pedestrian"]["ap_2m"],
@@ -291,6 +316,7 @@ def score(scored: Sequence[FrameRecord], tracking: TrackingTally) -> dict[str, o
         targets[key] = {"value": value, "target": want, "met": met}
     return {
         "detection": detection,
+        "recall_2m_by_range": recall,
         "velocity_error": velocity,
         "tracking": tracking.report(),
         "targets": targets,

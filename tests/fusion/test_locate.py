@@ -111,3 +111,40 @@ def test_projection_and_ray_agree() -> None:
     origin, ray = pixel_ray(CAMERA, float(px[0, 0]), float(px[0, 1]))
     t = (point[0] - origin) @ ray
     assert np.allclose(origin + t * ray, point[0], atol=1e-6)
+
+
+def _pedestrian_box(x: float, y: float) -> np.ndarray:
+    half = np.array([0.25, 0.25, 0.85])
+    box = projected_box(LidarObject(np.array([x, y, 0.85]), half, 0.0, 1), CAMERA)
+    assert box is not None
+    return box
+
+
+def test_one_return_where_the_camera_expects_it_places_a_far_pedestrian() -> None:
+    det = Detection2D("front", ObjectClass.PEDESTRIAN, _pedestrian_box(42.0, 2.0), 0.8)
+    without = place(det, CAMERA, ProjectedPoints.of(np.zeros((0, 3)), CAMERA), PRIORS.pedestrian)
+    assert without is not None and without.std_m > 3.0  # the camera alone is unsure at 42 m
+    torso = np.array([[41.8, 2.0, 1.1]])
+    wall = np.array([[70.0, 3.36, 0.8], [70.0, 3.4, 0.4]])  # behind it, in the same frustum
+    for points in (torso, np.vstack([torso, wall])):
+        projected = ProjectedPoints.of(points, CAMERA)
+        placed = place(det, CAMERA, projected, PRIORS.pedestrian)
+        assert placed is not None and placed.source == "lidar-lone"
+        assert np.hypot(*(placed.center_m[:2] - [42.0, 2.0])) < 0.5
+        assert placed.std_m < 1.0
+    # the wall is the nearest dense surface, but 28 m beyond where the camera puts it
+    assert frustum_depth(det.xyxy_px, projected) == pytest.approx(69.2, abs=0.1)
+    # a lone return far from where the camera puts the object is something else
+    stray = ProjectedPoints.of(np.array([[12.0, 0.57, 0.5]]), CAMERA)
+    far_off = place(det, CAMERA, stray, PRIORS.pedestrian)
+    assert far_off is not None and far_off.source != "lidar-lone"
+
+
+def test_a_tiny_box_is_placed_only_where_lidar_backs_it() -> None:
+    det = Detection2D("front", ObjectClass.VEHICLE, np.array([476.0, 262.0, 485.0, 271.0]), 0.8)
+    none = ProjectedPoints.of(np.zeros((0, 3)), CAMERA)
+    assert place(det, CAMERA, none, PRIORS.vehicle) is None
+    _, ray = pixel_ray(CAMERA, 480.5, 266.5)
+    back = ProjectedPoints.of(np.array([0.8, 0.0, 1.6]) + ray[None, :] * 100.0, CAMERA)
+    placed = place(det, CAMERA, back, PRIORS.vehicle)
+    assert placed is not None and placed.source.startswith("lidar")

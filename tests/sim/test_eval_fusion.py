@@ -7,7 +7,15 @@ import numpy as np
 import pytest
 
 from roadmind.messages import ObjectClass
-from sim.eval_fusion import FrameRecord, Prediction, TrackingTally, Truth, average_precision, score
+from sim.eval_fusion import (
+    FrameRecord,
+    Prediction,
+    TrackingTally,
+    Truth,
+    average_precision,
+    recall_by_range,
+    score,
+)
 
 V = ObjectClass.VEHICLE
 
@@ -48,6 +56,15 @@ def test_misses_lower_recall_and_ap() -> None:
     ap = average_precision(frames, V, 2.0)[0]
     # precision 1 up to recall 0.5, nothing beyond: recall 0.1 to 0.5 of the 0.1 to 1 axis
     assert ap == pytest.approx(0.4 / 0.9, abs=0.01)
+
+
+def test_recall_by_range_puts_misses_in_their_band() -> None:
+    truths = [_truth(1, 10.0), _truth(2, 25.0), _truth(3, 40.0), _truth(4, 45.0, seen=False)]
+    frames = [FrameRecord([_pred(1, 10.5), _pred(3, 40.3, 0.2)], truths)]
+    bands = recall_by_range(frames, V)
+    assert bands["0-20m"] == {"truth": 1, "recall": 1.0}
+    assert bands["20-35m"] == {"truth": 1, "recall": 0.0}
+    assert bands["35-50m"] == {"truth": 1, "recall": 1.0}  # unseen truth is not counted
 
 
 def test_a_prediction_on_unseen_truth_is_not_judged() -> None:
