@@ -233,7 +233,7 @@ class BevFusion:
             unpaired = list(assoc.camera_only)
             for i, j in assoc.pairs:
                 if not self._plausible(dets[i].object_class, objects[j].extent_m) or (
-                    not _same_range(dets[i], objects[j], view.image, cfg)
+                    not box_range_agrees(dets[i], objects[j], view.image, cfg)
                 ):
                     unpaired.append(i)
                 elif j not in claimed or claimed[j][1] < dets[i].score:
@@ -426,7 +426,9 @@ def _distinct(items: list[tuple[tuple[bool, float], _Located]], merge_m: float) 
     return kept
 
 
-def _same_range(det: Detection2D, obj: LidarObject, camera: CameraImage, cfg: FusionConfig) -> bool:
+def box_range_agrees(
+    det: Detection2D, obj: LidarObject, camera: CameraImage, cfg: FusionConfig
+) -> bool:
     """Whether a box overlapping a LiDAR object's projection can be that object: the
     range the camera reads from the box's size (a multiplicative guess) is within
     PAIR_RANGE_RATIO of the object's. A far car's box over a near pole is not the pole."""

@@ -148,3 +148,15 @@ def test_a_tiny_box_is_placed_only_where_lidar_backs_it() -> None:
     back = ProjectedPoints.of(np.array([0.8, 0.0, 1.6]) + ray[None, :] * 100.0, CAMERA)
     placed = place(det, CAMERA, back, PRIORS.vehicle)
     assert placed is not None and placed.source.startswith("lidar")
+
+
+def test_a_far_cars_box_over_a_near_lidar_object_is_not_that_object() -> None:
+    from fusion.bev_fusion import box_range_agrees
+    from fusion.config import FusionConfig
+
+    near_pole = LidarObject(np.array([33.0, 0.0, 1.2]), np.array([0.2, 0.2, 1.5]), 0.0, 12)
+    far_car = Detection2D("front", ObjectClass.VEHICLE, _car_box(90.0, 0.0), 0.8)
+    car_there = Detection2D("front", ObjectClass.VEHICLE, _car_box(33.0, 0.0), 0.8)
+    config = FusionConfig()
+    assert not box_range_agrees(far_car, near_pole, CAMERA, config)
+    assert box_range_agrees(car_there, near_pole, CAMERA, config)
