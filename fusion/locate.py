@@ -28,8 +28,8 @@ DENSE_SIGMAS = 3.0  # a dense surface this many camera sigmas off is something e
 LONE_RETURN_SIGMAS = 2.0  # and so is a lone return this many
 PITCH_STD_RAD = math.radians(1.0)  # ground-plane error: the car pitches, roads tilt
 SIZE_STD = 0.15  # relative spread of the size prior
-MIN_CAMERA_ONLY_PX = 12  # a smaller box is a few px too big (a 4 px car boxed in 9 px):
-# its size misreads the range twofold, so it is placed only where LiDAR backs it
+BOX_ERROR_PX = 4.0  # the detector boxes a tiny object a few px too big (a 4 px car in
+# 9 px): the size estimate's error grows as the box shrinks, and so do the gates it sets
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,7 +141,7 @@ def place(
         surface = origin + ray * _range_for_depth(camera, ray, depth)
         center, depth_std = _behind(surface, ray, prior)
         return Placement(center, math.hypot(FRUSTUM_STD_M, depth_std), source)
-    if guess is None or max(x1 - x0, y1 - y0) < MIN_CAMERA_ONLY_PX:
+    if guess is None:
         return None
     rng, std, source = guess
     center, depth_std = _behind(origin + ray * rng, ray, prior)
@@ -163,10 +163,10 @@ def camera_range(
     # a box cut by the image's edge understates the object's size on that axis
     if height_px > 2.0 and y0 > 1.0 and y1 < image_h - 1.0:
         rng = _range_for_depth(camera, ray, focal * prior.height_m / height_px)
-        estimates["size"] = (rng, (SIZE_STD * rng) ** 2)
+        estimates["size"] = (rng, (_size_std(height_px) * rng) ** 2)
     elif width_px > 2.0 and x0 > 1.0 and x1 < image_w - 1.0:
         rng = _range_for_depth(camera, ray, focal * prior.width_m / width_px)
-        estimates["size"] = (rng, (SIZE_STD * rng) ** 2)
+        estimates["size"] = (rng, (_size_std(width_px) * rng) ** 2)
     if on_ground and y1 < image_h - 1.0:
         g_origin, g_ray = pixel_ray(camera, u, y1)
         if g_ray[2] < -1e-3:
@@ -183,6 +183,11 @@ def camera_range(
     ranges = np.array([rng for rng, _ in estimates.values()])
     rng = float(np.sum(weights * ranges) / weights.sum())
     return rng, float(math.sqrt(1.0 / weights.sum())), "+".join(estimates)
+
+
+def _size_std(size_px: float) -> float:
+    """Relative 1-sigma error of a range read from a box side of ``size_px``."""
+    return math.hypot(SIZE_STD, BOX_ERROR_PX / size_px)
 
 
 def _behind(surface: np.ndarray, ray: np.ndarray, prior: SizePrior) -> tuple[np.ndarray, float]:

@@ -8,7 +8,7 @@ import pytest
 
 from fusion.associate import project_to_image, projected_box
 from fusion.config import PriorsConfig
-from fusion.locate import ProjectedPoints, frustum_depth, pixel_ray, place
+from fusion.locate import ProjectedPoints, camera_range, frustum_depth, pixel_ray, place
 from roadmind.frames import Pose
 from roadmind.messages import CameraImage, Detection2D, LidarObject, ObjectClass
 
@@ -140,14 +140,21 @@ def test_one_return_where_the_camera_expects_it_places_a_far_pedestrian() -> Non
     assert far_off is not None and far_off.source != "lidar-lone"
 
 
-def test_a_tiny_box_is_placed_only_where_lidar_backs_it() -> None:
-    det = Detection2D("front", ObjectClass.VEHICLE, np.array([476.0, 262.0, 485.0, 271.0]), 0.8)
-    none = ProjectedPoints.of(np.zeros((0, 3)), CAMERA)
-    assert place(det, CAMERA, none, PRIORS.vehicle) is None
-    _, ray = pixel_ray(CAMERA, 480.5, 266.5)
-    back = ProjectedPoints.of(np.array([0.8, 0.0, 1.6]) + ray[None, :] * 100.0, CAMERA)
-    placed = place(det, CAMERA, back, PRIORS.vehicle)
-    assert placed is not None and placed.source.startswith("lidar")
+def test_a_tiny_box_takes_the_lidar_depth_its_inflated_size_misreads() -> None:
+    # a car 66 m ahead is 4 px tall in a 120-degree 640 px camera; the detector boxes
+    # it in 9 px, whose size reads 31 m
+    wide = CameraImage(
+        "front_wide", np.zeros((360, 640, 4), np.uint8), 120.0, Pose(0.8, 0, 1.6), 0.0
+    )
+    det = Detection2D("front_wide", ObjectClass.VEHICLE, np.array([316.0, 176.0, 325, 185]), 0.8)
+    guess = camera_range(det, wide, PRIORS.vehicle)
+    assert guess is not None and 25.0 < guess[0] < 40.0  # size and ground both misread it
+    assert guess[1] > 0.3 * guess[0]  # and says how unsure it is
+    _, ray = pixel_ray(wide, 320.5, 180.5)
+    car_back = np.array([0.8, 0.0, 1.6]) + ray[None, :] * np.array([[66.0], [66.2], [66.4]])
+    placed = place(det, wide, ProjectedPoints.of(car_back, wide), PRIORS.vehicle)
+    assert placed is not None and placed.source == "lidar"
+    assert placed.center_m[0] > 66.0
 
 
 def test_a_far_cars_box_over_a_near_lidar_object_is_not_that_object() -> None:
