@@ -27,14 +27,16 @@ class Association:
     lidar_only: tuple[int, ...]
 
 
-def box_corners_ego(obj: LidarObject) -> np.ndarray:
-    """(8, 3) corners of a LiDAR box in the ego frame."""
-    ex, ey, ez = obj.extent_m
-    signs = np.array([[sx, sy, sz] for sx in (-1, 1) for sy in (-1, 1) for sz in (-1, 1)])
-    local = signs * np.array([ex, ey, ez])
-    c, s = np.cos(obj.yaw_rad), np.sin(obj.yaw_rad)
-    rot = np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
-    return local @ rot.T + obj.center_m
+_CORNER_SIGNS = np.array([[sx, sy, sz] for sx in (-1, 1) for sy in (-1, 1) for sz in (-1, 1)])
+
+
+def _corners(center_m: np.ndarray, extent_m: np.ndarray, yaw_rad: np.ndarray) -> np.ndarray:
+    """(N, 8, 3) corners of N boxes: centres and half sizes (N, 3), yaws (N,)."""
+    local = _CORNER_SIGNS[None, :, :] * extent_m[:, None, :]
+    c, s = np.cos(yaw_rad)[:, None], np.sin(yaw_rad)[:, None]
+    x = local[:, :, 0] * c - local[:, :, 1] * s
+    y = local[:, :, 0] * s + local[:, :, 1] * c
+    return np.stack([x, y, local[:, :, 2]], axis=2) + center_m[:, None, :]
 
 
 def project_to_image(points_ego: np.ndarray, camera: CameraImage) -> tuple[np.ndarray, np.ndarray]:
@@ -50,15 +52,28 @@ def project_to_image(points_ego: np.ndarray, camera: CameraImage) -> tuple[np.nd
 
 def projected_box(obj: LidarObject, camera: CameraImage) -> np.ndarray | None:
     """(4,) x0, y0, x1, y1 of the box's image, clipped; None when it is not in view."""
-    px, depth = project_to_image(box_corners_ego(obj), camera)
-    if not np.any(depth > MIN_DEPTH_M):
-        return None
+    return projected_boxes([obj], camera)[0]
+
+
+def projected_boxes(objects: Sequence[LidarObject], camera: CameraImage) -> list[np.ndarray | None]:
+    """``projected_box`` of every object, projected in one pass."""
+    if not objects:
+        return []
+    corners = _corners(
+        np.array([o.center_m for o in objects]),
+        np.array([o.extent_m for o in objects]),
+        np.array([o.yaw_rad for o in objects]),
+    )
+    px, depth = project_to_image(corners.reshape(-1, 3), camera)
+    px, depth = px.reshape(-1, 8, 2), depth.reshape(-1, 8)
     height, width = camera.bgra.shape[:2]
-    x0, y0 = np.clip(px.min(axis=0), 0, [width, height])
-    x1, y1 = np.clip(px.max(axis=0), 0, [width, height])
-    if x1 - x0 < 1.0 or y1 - y0 < 1.0:
-        return None
-    return np.array([x0, y0, x1, y1])
+    low = np.clip(px.min(axis=1), 0, [width, height])
+    high = np.clip(px.max(axis=1), 0, [width, height])
+    visible = np.any(depth > MIN_DEPTH_M, axis=1) & np.all(high - low >= 1.0, axis=1)
+    return [
+        np.concatenate([lo, hi]) if ok else None
+        for lo, hi, ok in zip(low, high, visible, strict=True)
+    ]
 
 
 def iou(a: np.ndarray, b: np.ndarray) -> float:
@@ -81,7 +96,7 @@ def associate(
         for i, d in enumerate(detections)
         if d.camera == camera.name and d.object_class in PAIRABLE
     ]
-    boxes = [projected_box(o, camera) for o in objects]
+    boxes = projected_boxes(objects, camera)
     obj_idx = [j for j, b in enumerate(boxes) if b is not None]
     pairs: list[tuple[int, int]] = []
     if det_idx and obj_idx:
