@@ -32,7 +32,7 @@ import numpy as np
 from fusion.associate import PAIRABLE, associate
 from fusion.config import FusionConfig
 from fusion.landmarks import KnownLandmark, match_landmark
-from fusion.locate import Placement, ProjectedPoints, place
+from fusion.locate import Placement, ProjectedPoints, camera_range, place
 from fusion.occupancy import occupancy
 from fusion.tracking import Detection, Tracker
 from perception.lidar_pipeline import LidarResult
@@ -430,24 +430,16 @@ def box_range_agrees(
     det: Detection2D, obj: LidarObject, camera: CameraImage, cfg: FusionConfig
 ) -> bool:
     """Whether a box overlapping a LiDAR object's projection can be that object: the
-    depth the box's size reads against the class prior (pinhole, a multiplicative
-    guess) is within PAIR_RANGE_RATIO of the object's. A far car's box over a near pole
-    is not the pole."""
+    range the camera reads from the box (size and ground, ``camera_range``) is within
+    PAIR_RANGE_RATIO of the object's. A far car's box over a near pole is not the pole.
+    The box's size alone (pinhole) lost near vehicles: vehicle AP at 2 m fell 0.857 ->
+    0.812 in `eval fusion`."""
     prior = getattr(cfg.priors, det.object_class.value, None)
-    if prior is None:
+    guess = camera_range(det, camera, prior) if prior is not None else None
+    if guess is None:
         return True
-    x0, y0, x1, y1 = det.xyxy_px
-    height_px, width_px = camera.bgra.shape[:2]
-    focal_px = width_px / (2.0 * math.tan(math.radians(camera.fov_deg) / 2.0))
-    if y0 > 1.0 and y1 < height_px - 1.0:  # a side cut by the image edge reads nothing
-        box_depth_m = focal_px * prior.height_m / max(y1 - y0, 1.0)
-    elif x0 > 1.0 and x1 < width_px - 1.0:
-        box_depth_m = focal_px * prior.width_m / max(x1 - x0, 1.0)
-    else:
-        return True
-    pose = camera.sensor_to_ego
-    lidar_depth_m = float((obj.center_m - pose.translation) @ pose.forward)
-    ratio = box_depth_m / max(lidar_depth_m, 1e-3)
+    lidar_m = float(np.linalg.norm(obj.center_m - camera.sensor_to_ego.translation))
+    ratio = guess[0] / max(lidar_m, 1e-3)
     return 1.0 / PAIR_RANGE_RATIO <= ratio <= PAIR_RANGE_RATIO
 
 
