@@ -51,8 +51,8 @@ from roadmind.messages import (
     SignType,
 )
 
-PAIR_RANGE_RATIO = 2.5  # a box whose size puts it this many times nearer or farther
-# than a LiDAR object is not that object (a half-hidden car reads twice as far)
+PAIR_RANGE_RATIO = 2.5  # a box the camera reads this many times nearer or farther than
+# a LiDAR object is not that object (a half-hidden car reads twice as far)
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,9 +4,9 @@ Three sources, best first: the LiDAR points inside the box's frustum (the neares
 group of them is the object's visible surface; a far, small object that caught only a
 return or two takes the nearest one where the camera expects it); the ground plane
 under the box's bottom edge; the size of the box against a size prior (an object of
-known height h seen ``h_px`` pixels tall is ``f h / h_px`` away). The last two are combined by their
-variances when both apply. Every placement carries a standard deviation, which the
-tracker uses as the measurement noise.
+known height h seen ``h_px`` pixels tall is ``f h / h_px`` away). The last two are
+combined by their variances when both apply. Every placement carries a standard
+deviation, which the tracker uses as the measurement noise.
 """
 
 from __future__ import annotations
@@ -67,19 +67,8 @@ class ProjectedPoints:
 def frustum_depth(box_xyxy: np.ndarray, points: ProjectedPoints) -> float | None:
     """Camera-axis depth [m] of the nearest dense group of obstacle points inside the
     box, or None when too few points fall in it."""
-    px, depth = points.px, points.depth_m
-    if depth.size == 0:
-        return None
-    x0, y0, x1, y1 = box_xyxy
-    dx, dy = (x1 - x0) * FRUSTUM_SHRINK, (y1 - y0) * FRUSTUM_SHRINK
-    inside = (
-        (depth > 0.5)
-        & (px[:, 0] >= x0 + dx)
-        & (px[:, 0] <= x1 - dx)
-        & (px[:, 1] >= y0 + dy)
-        & (px[:, 1] <= y1 - dy)
-    )
-    depths = np.sort(depth[inside])
+    depth = points.depth_m
+    depths = np.sort(depth[_in_box(box_xyxy, points) & (depth > 0.5)])
     if depths.size < MIN_FRUSTUM_POINTS:
         return None
     # The first window of SURFACE_WINDOW_M holding enough points: nearer strays (rain
@@ -99,19 +88,22 @@ def lone_return_depth(
     ``window_m`` of the depth the camera expects, or None. A far, small object catches
     one or two returns, too few for ``frustum_depth``; in a frustum this narrow, one
     that agrees with the camera's own estimate is the object."""
-    px, depth = points.px, points.depth_m
-    if depth.size == 0:
-        return None
+    depth = points.depth_m
+    inside = _in_box(box_xyxy, points) & (np.abs(depth - expected_m) <= window_m)
+    return float(depth[inside].min()) if inside.any() else None
+
+
+def _in_box(box_xyxy: np.ndarray, points: ProjectedPoints) -> np.ndarray:
+    """(N,) bool: points inside the box's inner part (FRUSTUM_SHRINK off each side)."""
+    px = points.px
     x0, y0, x1, y1 = box_xyxy
     dx, dy = (x1 - x0) * FRUSTUM_SHRINK, (y1 - y0) * FRUSTUM_SHRINK
-    inside = (
-        (np.abs(depth - expected_m) <= window_m)
-        & (px[:, 0] >= x0 + dx)
+    return (
+        (px[:, 0] >= x0 + dx)
         & (px[:, 0] <= x1 - dx)
         & (px[:, 1] >= y0 + dy)
         & (px[:, 1] <= y1 - dy)
     )
-    return float(depth[inside].min()) if inside.any() else None
 
 
 def place(
@@ -130,7 +122,7 @@ def place(
     source = "lidar"
     guess = camera_range(det, camera, prior, on_ground)
     if guess is not None:
-        along_axis = float(camera.sensor_to_ego.rotation[:, 0] @ ray)
+        along_axis = _along_axis(camera, ray)
         expected_m, std_m = guess[0] * along_axis, guess[1] * along_axis
         if depth is not None and abs(depth - expected_m) > DENSE_SIGMAS * std_m:
             depth = None  # a surface far from where the camera puts it: what lies behind
@@ -199,8 +191,12 @@ def _behind(surface: np.ndarray, ray: np.ndarray, prior: SizePrior) -> tuple[np.
 
 def _range_for_depth(camera: CameraImage, ray_ego: np.ndarray, depth_m: float) -> float:
     """Distance along an ego-frame ray at which the camera-axis depth is ``depth_m``."""
-    along_axis = float(camera.sensor_to_ego.rotation[:, 0] @ ray_ego)
-    return depth_m / max(along_axis, 1e-3)
+    return depth_m / max(_along_axis(camera, ray_ego), 1e-3)
+
+
+def _along_axis(camera: CameraImage, ray_ego: np.ndarray) -> float:
+    """Cosine between an ego-frame unit ray and the camera's optical axis."""
+    return float(camera.sensor_to_ego.forward @ ray_ego)
 
 
 def _flat(ray: np.ndarray) -> np.ndarray:

@@ -129,11 +129,12 @@ def average_precision(
 
 
 def recall_by_range(
-    frames: Sequence[FrameRecord], object_class: ObjectClass, threshold_m: float = 2.0
+    frames: Sequence[FrameRecord],
+    object_class: ObjectClass,
+    matches: Sequence[tuple[Prediction, Truth]],
 ) -> dict[str, dict[str, float | int | None]]:
-    """Share of seen truth found within ``threshold_m`` (at any score), per range band:
-    where the misses are, which AP alone does not say."""
-    _, matches = average_precision(frames, object_class, threshold_m)
+    """Share of seen truth ``matches`` found (at any score), per range band: where the
+    misses are, which AP alone does not say."""
     found = {id(t) for _, t in matches}
     out: dict[str, dict[str, float | int | None]] = {}
     for low_m, high_m in RANGE_BANDS_M:
@@ -285,12 +286,14 @@ def _has_returns(actor: ActorTruth, points_world: np.ndarray) -> bool:
 def score(scored: Sequence[FrameRecord], tracking: TrackingTally) -> dict[str, object]:
     detection: dict[str, dict[str, float | None]] = {}
     velocity: dict[str, dict[str, float | int | None]] = {}
+    recall: dict[str, dict[str, dict[str, float | int | None]]] = {}
     for cls in CLASSES:
         per: dict[str, float | None] = {}
         for thr in THRESHOLDS_M:
             ap, matches = average_precision(scored, cls, thr)
             per[f"ap_{thr:g}m"] = None if math.isnan(ap) else round(ap, 4)
             if thr == VELOCITY_THRESHOLD_M:
+                recall[cls.value] = recall_by_range(scored, cls, matches)
                 errors = [float(np.hypot(*(p.velocity_mps - t.velocity_mps))) for p, t in matches]
                 velocity[cls.value] = {
                     "true_positives": len(errors),
@@ -303,7 +306,6 @@ def score(scored: Sequence[FrameRecord], tracking: TrackingTally) -> dict[str, o
         strict, _ = average_precision(scored, cls, VELOCITY_THRESHOLD_M, dont_care=False)
         per["ap_2m_strict"] = None if math.isnan(strict) else round(strict, 4)
         detection[cls.value] = per
-    recall = {cls.value: recall_by_range(scored, cls) for cls in CLASSES}
     got = {
         "vehicle_ap_2m": detection["vehicle"]["ap_2m"],
         "pedestrian_ap_2m": detection["pedestrian"]["ap_2m"],

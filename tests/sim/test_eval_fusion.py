@@ -61,7 +61,7 @@ def test_misses_lower_recall_and_ap() -> None:
 def test_recall_by_range_puts_misses_in_their_band() -> None:
     truths = [_truth(1, 10.0), _truth(2, 25.0), _truth(3, 40.0), _truth(4, 45.0, seen=False)]
     frames = [FrameRecord([_pred(1, 10.5), _pred(3, 40.3, 0.2)], truths)]
-    bands = recall_by_range(frames, V)
+    bands = recall_by_range(frames, V, average_precision(frames, V, 2.0)[1])
     assert bands["0-20m"] == {"truth": 1, "recall": 1.0}
     assert bands["20-35m"] == {"truth": 1, "recall": 0.0}
     assert bands["35-50m"] == {"truth": 1, "recall": 1.0}  # unseen truth is not counted
