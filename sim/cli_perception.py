@@ -25,7 +25,8 @@ MODEL_DIR = REPO / "models" / "detector"
 
 
 def cmd_datagen(args: argparse.Namespace) -> int:
-    from sim.datagen import generate, label_stats
+    from sim.datagen import generate
+    from sim.dataset_layout import label_stats
 
     counts = generate(Path(args.out), args.frames, args.seed, progress=not args.quiet)
     stats = label_stats(Path(args.out))
@@ -44,7 +45,9 @@ def cmd_train_detector(args: argparse.Namespace) -> int:
     from sim.train_detector import WEIGHTS_NAME, train_detector
 
     out = Path(args.out)
-    summary = train_detector(Path(args.recipe), Path(args.data), out, args.device)
+    summary = train_detector(
+        Path(args.recipe), Path(args.data), out, args.device, make_data=not args.no_datagen
+    )
     onnx = export_onnx(out / WEIGHTS_NAME)
     print(json.dumps({**summary, "onnx": str(onnx)}, indent=1))
     return 0
@@ -216,4 +219,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--data", default=str(DATA_DIR), help="dataset folder (generated if missing)")
     t.add_argument("--out", default=str(MODEL_DIR), help="weights, recipe copy, training.json")
     t.add_argument("--device", default="cpu", help="cpu, or a CUDA device such as 0")
+    t.add_argument(
+        "--no-datagen",
+        action="store_true",
+        help="train on --data as it stands (e.g. a copied dataset on a GPU machine)",
+    )
     t.set_defaults(func=cmd_train_detector)

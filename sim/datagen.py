@@ -26,6 +26,7 @@ from PIL import Image, ImageFilter
 
 from roadmind.errors import UserError
 from roadmind.messages import Box2DTruth, ObjectClass, SensorFrame
+from sim.dataset_layout import FRAMES_PER_GROUP, VAL_EVERY_GROUPS
 from sim.embedded import EmbeddedWorld
 from sim.lighting import LightingConfig
 from sim.rig import CameraConfig, MountPose, RigConfig
@@ -55,8 +56,6 @@ TRAIN_CYCLE = (
     "straight_speed",
     "crosswalk",
 )
-FRAMES_PER_GROUP = 8
-VAL_EVERY_GROUPS = 5  # one group in five is validation: 20 %
 IMAGE_SIZE_PX = (640, 360)
 
 # What counts as a labelled object: big enough and visible enough to be found.
@@ -385,15 +384,3 @@ def _write_data_yaml(out: Path, frames: int, seed: int) -> None:
         },
     }
     (out / "data.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
-
-
-def label_stats(out: Path) -> dict[str, dict[str, int]]:
-    """Objects per class per split, from the label files."""
-    stats: dict[str, dict[str, int]] = {}
-    for split in ("train", "val"):
-        counts = dict.fromkeys((c.value for c in CLASSES), 0)
-        for path in (out / "labels" / split).glob("*.txt"):
-            for line in path.read_text().splitlines():
-                counts[CLASSES[int(line.split()[0])].value] += 1
-        stats[split] = counts
-    return stats

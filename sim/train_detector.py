@@ -15,7 +15,7 @@ from pathlib import Path
 from pydantic import Field
 
 from roadmind.config import StrictModel, load_model
-from sim.datagen import FRAMES_PER_GROUP, VAL_EVERY_GROUPS, generate, label_stats
+from sim.dataset_layout import FRAMES_PER_GROUP, VAL_EVERY_GROUPS, class_names, label_stats
 
 WEIGHTS_NAME = "roadmind_yolo11n.pt"
 
@@ -46,6 +46,7 @@ class TrainRecipe(StrictModel):
     hsv_s: float = 0.5
     hsv_v: float = 0.4
     patience: int = 100
+    cache: bool = False  # decoded images in RAM: the data loader keeps up with a GPU
 
 
 class DetectorRecipe(StrictModel):
@@ -55,10 +56,23 @@ class DetectorRecipe(StrictModel):
 
 
 def train_detector(
-    recipe_path: Path, data_dir: Path, out_dir: Path, device: str = "cpu", progress: bool = True
+    recipe_path: Path,
+    data_dir: Path,
+    out_dir: Path,
+    device: str = "cpu",
+    progress: bool = True,
+    make_data: bool = True,
 ) -> dict[str, object]:
+    """Train on ``data_dir``; with ``make_data`` its missing frames are generated first
+    (resumable), without it the folder is used as it stands (a copy of the dataset on
+    a machine that trains but has no simulator)."""
     recipe = load_model(DetectorRecipe, recipe_path)
-    generate(data_dir, recipe.data.frames, recipe.data.seed, progress=progress)
+    if make_data:
+        from sim.datagen import generate  # the world: Open3D, carla.Map
+
+        generate(data_dir, recipe.data.frames, recipe.data.seed, progress=progress)
+    else:
+        class_names(data_dir)  # a clear error when the folder holds no dataset
     from ultralytics import YOLO
 
     work = out_dir / "work"
@@ -88,6 +102,7 @@ def train_detector(
         "weights": WEIGHTS_NAME,
         "recipe": "recipe.yaml",
         "device": device,
+        "device_name": _device_name(device),
         "train_wall_s": round(wall_s, 1),
         "epochs_done": len(results) - 1,
         "last_epoch": dict(
@@ -101,3 +116,14 @@ def train_detector(
     }
     (out_dir / "training.json").write_text(json.dumps(summary, indent=1) + "\n")
     return summary
+
+
+def _device_name(device: str) -> str:
+    import os
+    import platform
+
+    import torch
+
+    if device != "cpu" and torch.cuda.is_available():
+        return torch.cuda.get_device_name(int(device.split(",")[0]))
+    return f"{platform.machine()} CPU, {os.cpu_count()} cores"

@@ -15,9 +15,9 @@ from sim.datagen import (
     TRAIN_MAPS,
     VAL_MAPS,
     generate,
-    label_stats,
     plan,
 )
+from sim.dataset_layout import label_stats
 
 
 def test_plan_splits_groups_and_holds_out_maps() -> None:
