@@ -210,5 +210,5 @@ def test_the_horizon_crop_finds_far_pedestrians_the_shrunk_frame_misses(
             for b in far
         )
 
-    assert found(CameraDetector(weights, backend, far_crop=False).detect(image)) == 0
+    assert found(CameraDetector(weights, backend, far_crop=False).detect(image)) < len(far)
     assert found(CameraDetector(weights, backend).detect(image)) == len(far)

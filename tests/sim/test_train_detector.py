@@ -8,9 +8,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 
 from perception.camera_detector import CameraDetector
-from roadmind.errors import ConfigError
+from roadmind.errors import ConfigError, UserError
 from roadmind.messages import ObjectClass
 from sim.train_detector import WEIGHTS_NAME, train_detector
 
@@ -48,3 +49,24 @@ def test_a_recipe_without_validation_frames_is_refused(tmp_path: Path) -> None:
         ConfigError, match=r"data.frames: Input should be greater than or equal to 40"
     ):
         train_detector(recipe, tmp_path / "data", tmp_path / "model", "cpu", progress=False)
+
+
+def test_no_datagen_names_the_missing_dataset(tmp_path: Path) -> None:
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text(TINY_RECIPE)
+    with pytest.raises(UserError, match=r"data\.yaml.*roadmind datagen --out"):
+        train_detector(
+            recipe, tmp_path / "none", tmp_path / "model", "cpu", progress=False, make_data=False
+        )
+    assert not (tmp_path / "model").exists()
+
+
+def test_the_shipped_weights_name_a_committed_recipe() -> None:
+    repo = Path(__file__).resolve().parents[2]
+    shipped = yaml.safe_load((repo / "models" / "detector" / "recipe.yaml").read_text())
+    committed = [
+        yaml.safe_load(p.read_text()) for p in (repo / "configs" / "training").glob("*.yaml")
+    ]
+    assert shipped in committed, "models/detector/recipe.yaml is no committed recipe"
+    made = json.loads((repo / "models" / "detector" / "training.json").read_text())
+    assert made["weights"] == WEIGHTS_NAME and made["epochs_done"] > 0
