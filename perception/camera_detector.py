@@ -7,12 +7,12 @@ weights a user brings work too: their classes are mapped (person -> pedestrian;
 car, truck, bus, motorcycle -> vehicle; traffic light; stop sign -> traffic sign)
 and every other class is dropped.
 
-Small objects need every pixel. A frame up to NATIVE_MAX_WIDTH_PX wide runs at its own
-resolution. A wider frame is letterboxed to ``imgsz`` (416, the training size), where
-far objects shrink below what the network finds (a pedestrian 40 m ahead is 25 px
-tall in the 960 px front camera, 11 px letterboxed); the detector then also looks at a
-416x256 crop around the horizon at native resolution, where far objects are, and
-merges the two sets of boxes (slicing-aided inference, as SAHI does, with one slice).
+Small objects need every pixel. A frame up to ``imgsz`` (640, the training size) wide
+runs at its own resolution. A wider frame is letterboxed to it, where far objects
+shrink below what the network finds (a pedestrian 40 m ahead is 25 px tall in the
+960 px front camera, 17 px letterboxed); the detector then also looks at a 416x256
+crop around the horizon at native resolution, where far objects are, and merges the
+two sets of boxes (slicing-aided inference, as SAHI does, with one slice).
 The ONNX export has a dynamic input shape for this.
 """
 
@@ -35,8 +35,8 @@ DEFAULT_WEIGHTS = (
     Path(__file__).resolve().parent.parent / "models" / "detector" / ("roadmind_yolo11n.pt")
 )
 TRAIN_HINT = "train them with `roadmind train detector` (recipe configs/training/detector.yaml)"
-IMGSZ = 416  # the size the shipped weights were trained at (letterboxed)
-NATIVE_MAX_WIDTH_PX = 640  # wider frames are shrunk to IMGSZ (and get the horizon crop)
+IMGSZ = 640  # the shipped weights' training size: wider frames are letterboxed to it
+CROP_HW_PX = (256, 416)  # the horizon crop of a wider frame, at native resolution
 STRIDE_PX = 32  # network inputs are padded to a multiple of the coarsest stride
 CROP_HORIZON_AT = 0.4  # the horizon this far down the crop: far road users stand below it
 CROP_EDGE_PX = 2.0  # a crop box this near a cut edge is part of an object: the frame has it
@@ -62,9 +62,9 @@ NAME_TO_CLASS = {
 class CameraDetector:
     """``CameraDetector(weights, backend).detect(camera_image)``; ``backend="onnx"``
     exports the ``.pt`` once to a ``.onnx`` beside it (or takes a ``.onnx`` directly).
-    ``imgsz``: the input width a frame wider than NATIVE_MAX_WIDTH_PX is shrunk to.
-    ``far_crop`` adds the horizon crop to such frames (a ``CameraImage`` only: the crop
-    is placed from its pose)."""
+    ``imgsz``: frames up to this wide run at their own size, wider ones are
+    letterboxed to it. ``far_crop`` adds the horizon crop to the wider frames (a
+    ``CameraImage`` only: the crop is placed from its pose)."""
 
     def __init__(
         self,
@@ -101,15 +101,10 @@ class CameraDetector:
                 "is a vehicle, pedestrian, traffic light or traffic sign"
             )
 
-    @property
-    def crop_hw(self) -> tuple[int, int]:
-        """(H, W) of the horizon crop: a 16:9 frame letterboxed to ``imgsz``."""
-        return (_padded(self.imgsz * 9 / 16), self.imgsz)
-
     def input_hw(self, height_px: int, width_px: int) -> tuple[int, int]:
-        """(H, W) network input of a frame: its own size up to NATIVE_MAX_WIDTH_PX,
-        else letterboxed to width ``imgsz``; padded to the stride."""
-        scale = 1.0 if width_px <= NATIVE_MAX_WIDTH_PX else self.imgsz / width_px
+        """(H, W) network input of a frame: its own size up to ``imgsz`` wide, else
+        letterboxed to that width; padded to the stride."""
+        scale = min(1.0, self.imgsz / width_px)
         return (_padded(height_px * scale), _padded(width_px * scale))
 
     def detect(
@@ -143,8 +138,8 @@ class CameraDetector:
         """(u0, v0, u1, v1) of the native-resolution crop around the horizon straight
         ahead of the camera, or None when the frame is small enough on its own."""
         height, width = image.bgra.shape[:2]
-        crop_h, crop_w = self.crop_hw
-        if not self.far_crop or width <= NATIVE_MAX_WIDTH_PX or height < crop_h:
+        crop_h, crop_w = CROP_HW_PX
+        if not self.far_crop or width <= self.imgsz or height < crop_h or width < crop_w:
             return None
         rotation = image.sensor_to_ego.rotation
         forward = rotation[:, 0].copy()

@@ -61,7 +61,7 @@ def cmd_eval_camera(args: argparse.Namespace) -> dict[str, object]:
     from ultralytics import YOLO
 
     from perception.camera_detector import (
-        NATIVE_MAX_WIDTH_PX,
+        IMGSZ,
         TRAIN_HINT,
         export_onnx,
         quiet_ultralytics,
@@ -93,8 +93,8 @@ def cmd_eval_camera(args: argparse.Namespace) -> dict[str, object]:
             data=str(data),
             split="val",
             # datagen's 640x360 frames are scored at their own size, as the detector
-            # runs frames up to NATIVE_MAX_WIDTH_PX wide
-            imgsz=NATIVE_MAX_WIDTH_PX,
+            # runs frames up to IMGSZ wide
+            imgsz=IMGSZ,
             batch=1 if weights.suffix == ".onnx" else 16,
             device="cpu",
             plots=False,
@@ -113,7 +113,7 @@ def cmd_eval_camera(args: argparse.Namespace) -> dict[str, object]:
         "weights": str(weights),
         "split": "val (maps and seeds training never saw)",
         "images": len(list((Path(args.data) / "images" / "val").glob("*.jpg"))),
-        "input_px": NATIVE_MAX_WIDTH_PX,
+        "input_px": IMGSZ,
         "mAP50": round(float(metrics.box.map50), 4),
         "mAP50_95": round(float(metrics.box.map), 4),
         "per_class": per_class,
@@ -145,7 +145,7 @@ def cmd_bench_perception(args: argparse.Namespace) -> int:
 
 def cmd_bench_detector(args: argparse.Namespace) -> dict[str, object]:
     """Detector ms per rendered frame: 640x360 (run at its own size), ONNX Runtime and
-    PyTorch; the default rig's 960x540 front camera (letterboxed to 416 plus the
+    PyTorch; the default rig's 960x540 front camera (letterboxed to 640 plus the
     native-resolution horizon crop), ONNX Runtime."""
     from perception.camera_detector import CameraDetector
     from sim.embedded import EmbeddedWorld

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from perception.camera_detector import (
+    CROP_HW_PX,
     DEFAULT_WEIGHTS,
     CameraDetector,
     _onnx_is_dynamic,
@@ -142,7 +143,7 @@ def test_the_far_crop_sits_on_the_horizon_ahead(pitch_deg: float, yaw_deg: float
     detector = CameraDetector(DEFAULT_WEIGHTS, "torch")
     image = _front(pitch_deg, yaw_deg)
     u0, v0, u1, v1 = detector.crop_window(image)
-    assert (v1 - v0, u1 - u0) == detector.crop_hw == (256, 416)  # native pixels
+    assert (v1 - v0, u1 - u0) == CROP_HW_PX == (256, 416)  # native pixels
     yaw = np.radians(yaw_deg)
     far_u, far_v = _project(image, np.array([500.0 * np.cos(yaw), 500.0 * np.sin(yaw), 1.6]))
     assert abs((u0 + u1) / 2 - far_u) <= 1.0
@@ -153,12 +154,13 @@ def test_the_far_crop_sits_on_the_horizon_ahead(pitch_deg: float, yaw_deg: float
         assert u0 < u < u1 and v0 < v < v1
 
 
-def test_frames_up_to_640_px_run_at_their_own_size_wider_ones_shrink_to_416() -> None:
+def test_frames_up_to_640_px_run_at_their_own_size_wider_ones_shrink_to_640() -> None:
     detector = CameraDetector(DEFAULT_WEIGHTS, "torch")
     assert detector.input_hw(360, 640) == (384, 640)  # padded to the stride, not scaled
-    assert detector.input_hw(540, 960) == (256, 416)
-    assert detector.input_hw(1080, 1920) == (256, 416)
+    assert detector.input_hw(540, 960) == (384, 640)
+    assert detector.input_hw(1080, 1920) == (384, 640)
     assert detector.input_hw(64, 64) == (64, 64)
+    assert CameraDetector(DEFAULT_WEIGHTS, "torch", imgsz=416).input_hw(540, 960) == (256, 416)
 
 
 def test_no_crop_for_frames_the_input_already_resolves() -> None:
@@ -193,7 +195,7 @@ def test_the_horizon_crop_finds_far_pedestrians_the_shrunk_frame_misses(
     with EmbeddedWorld(load_rig(resolve_rig_path("default"))) as world:
         frame = world.reset(load_scenario("pedestrian_crossing"))
     image = frame.cameras[0]
-    assert image.bgra.shape[1] == 960  # wider than NATIVE_MAX_WIDTH_PX: shrunk to 416
+    assert image.bgra.shape[1] == 960  # shrunk to 416: the pedestrians shrink to 6 px
     far = [
         b
         for b in frame.ground_truth.boxes_2d["front"]
@@ -210,5 +212,6 @@ def test_the_horizon_crop_finds_far_pedestrians_the_shrunk_frame_misses(
             for b in far
         )
 
-    assert found(CameraDetector(weights, backend, far_crop=False).detect(image)) < len(far)
-    assert found(CameraDetector(weights, backend).detect(image)) == len(far)
+    shrunk = CameraDetector(weights, backend, imgsz=416, far_crop=False)
+    assert found(shrunk.detect(image)) < len(far)
+    assert found(CameraDetector(weights, backend, imgsz=416).detect(image)) == len(far)
