@@ -82,6 +82,17 @@ class GridConfig(StrictModel):
     max_height_m: float = Field(2.5, gt=0.0)  # above ground: higher returns do not block
 
 
+class SecondLookConfig(StrictModel):
+    enabled: bool = True
+    max_box_px: float = Field(40.0, gt=0.0)  # taller projections the frame already resolves
+    max_range_m: float = Field(60.0, gt=0.0)
+    max_looks: int = Field(6, ge=0)  # crops per scan, nearest objects first: bounds the cost
+    crop_px: int = Field(256, ge=32)  # the crop's side once scaled up
+    min_crop_px: int = Field(64, ge=16)  # so at most crop_px / min_crop_px times larger
+    context: float = Field(5.0, ge=1.0)  # crop side in projected-box heights
+    probe_min_range_m: float = Field(20.0, ge=0.0)  # sparse returns nearer than this: no probe
+
+
 class FusionConfig(StrictModel):
     min_iou: float = Field(0.25, ge=0.0, le=1.0)  # camera box vs projected LiDAR box
     object_range_m: float = Field(80.0, gt=0.0)
@@ -96,6 +107,7 @@ class FusionConfig(StrictModel):
     timing: SensorTimingConfig = SensorTimingConfig()
     tracking: TrackingConfig = TrackingConfig()
     grid: GridConfig = GridConfig()
+    second_look: SecondLookConfig = SecondLookConfig()
 
     def tracker_config(self) -> TrackerConfig:
         return TrackerConfig(**self.tracking.model_dump())

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from fusion.bev_fusion import BevFusion, CameraView, LidarView
 from fusion.config import FusionConfig, load_fusion_config
 from fusion.landmarks import KnownLandmark
+from fusion.second_look import look_again, sparse_probes
 from perception.camera_detector import CameraDetector
 from perception.lidar_pipeline import LidarPipeline, load_lidar_config
 from roadmind.messages import BevScene, CameraImage, ObjectClass, SensorFrame
@@ -53,6 +54,7 @@ class StageTimes:
     detector_ms: list[float] = field(default_factory=list)
     lidar_ms: list[float] = field(default_factory=list)
     fusion_ms: list[float] = field(default_factory=list)
+    second_look_ms: list[float] = field(default_factory=list)
 
 
 class PerceptionStack:
@@ -94,7 +96,9 @@ class PerceptionStack:
         max_age_s = self.fusion.config.timing.max_lidar_age_s
         stale = self._scan is None or frame.timestamp_s - self._scan.timestamp_s > max_age_s
         if (frame.lidars and not faults) or stale:
-            self._detect_new()
+            fresh = self._detect_new()
+            if frame.lidars and not faults and self.fusion.config.second_look.enabled:
+                self._look_again(fresh)
         t0 = time.perf_counter()
         scene = self.fusion.update(
             frame.frame_id, frame.timestamp_s, frame.ego.pose, self._views, self._scan
@@ -104,7 +108,9 @@ class PerceptionStack:
             scene = dataclasses.replace(scene, degraded=(*faults, *scene.degraded))
         return scene
 
-    def _detect_new(self) -> None:
+    def _detect_new(self) -> list[str]:
+        """Detect in every camera frame not seen yet; their names."""
+        fresh = []
         for name, image in self._images.items():
             view = self._views.get(name)
             if view is not None and view.image.timestamp_s == image.timestamp_s:
@@ -113,6 +119,27 @@ class PerceptionStack:
             detections = self.detector.detect(image)
             self.times.detector_ms.append(_ms(t0))
             self._views[name] = CameraView(image, detections)
+            fresh.append(name)
+        return fresh
+
+    def _look_again(self, fresh: Sequence[str]) -> None:
+        """Upscaled crops around this scan's objects that no fresh camera box explains."""
+        if self._scan is None or not fresh:
+            return
+        t0 = time.perf_counter()
+        views = {n: (self._views[n].image, self._views[n].detections) for n in fresh}
+        scan, config = self._scan.result, self.fusion.config.second_look
+        probes = sparse_probes(scan.points_m, scan.height_m, scan.labels, scan.is_ground, config)
+        found = look_again(
+            views,
+            [*scan.objects, *probes],
+            lambda bgra, camera: self.detector.detect(bgra, camera),
+            config,
+        )
+        for name, hits in found.items():
+            view = self._views[name]
+            self._views[name] = CameraView(view.image, (*view.detections, *hits))
+        self.times.second_look_ms.append(_ms(t0))
 
 
 def _ms(start_s: float) -> float:

@@ -81,6 +81,8 @@ def test_the_scene_is_whole_when_every_sensor_reports(drive_log) -> None:  # typ
     assert scene.occupancy is not None and scene.occupancy.any()
     # the detector ran only for frames a fusion cycle used: 10 Hz of two cameras
     assert len(stack.times.detector_ms) <= 2 * 31
+    # the second look runs once per scan, after the detector (a look per scan at most)
+    assert 0 < len(stack.times.second_look_ms) <= 31
 
 
 def test_a_broken_scan_and_a_silent_lidar_degrade_the_scene(drive_log) -> None:  # type: ignore[no-untyped-def]
