@@ -4,6 +4,8 @@ turning each ``SensorFrame`` into the ``BevScene`` the rules decide on.
 Sensors arrive at their own rates; the stack keeps each one's latest view. The
 detector runs on a camera frame only when a fusion cycle will use it (a new scan, or
 no recent scan), so a 20 Hz camera beside a 10 Hz LiDAR costs ten detections a second.
+With a new scan, what LiDAR sees and no camera box explains gets a second, closer look
+(``fusion/second_look.py``) before the fusion cycle.
 """
 
 from __future__ import annotations
@@ -133,7 +135,7 @@ class PerceptionStack:
         found = look_again(
             views,
             [*scan.objects, *probes],
-            lambda bgra, camera: self.detector.detect(bgra, camera),
+            self.detector.detect,
             config,
         )
         for name, hits in found.items():
