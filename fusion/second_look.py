@@ -23,6 +23,7 @@ Detect = Callable[[np.ndarray, str], tuple[Detection2D, ...]]  # (BGRA, camera) 
 EXPLAINED_IOU = 0.1  # a camera box overlapping a projection this much already explains it
 PROBE_CELL_M = 1.0  # sparse returns in one such cell share a probe
 PROBE_HALF_EXTENT_M = np.array([0.3, 0.3, 0.9])  # a standing person
+PROBE_HEIGHTS_M = (0.3, 2.2)  # returns above the ground a person could give
 
 
 def look_again(
@@ -32,12 +33,14 @@ def look_again(
     config: SecondLookConfig,
 ) -> dict[str, list[Detection2D]]:
     """New detections per camera from upscaled crops, nearest unexplained objects first."""
+    ranges_m = [math.hypot(o.center_m[0], o.center_m[1]) for o in objects]
+    near = [(r, o) for r, o in zip(ranges_m, objects, strict=True) if r <= config.max_range_m]
     candidates: list[tuple[float, str, np.ndarray]] = []
     for name, (image, detections) in views.items():
         pairable = [d.xyxy_px for d in detections if d.object_class in PAIRABLE]
-        for obj, box in zip(objects, projected_boxes(objects, image), strict=True):
-            range_m = math.hypot(obj.center_m[0], obj.center_m[1])
-            if box is None or box[3] - box[1] > config.max_box_px or range_m > config.max_range_m:
+        boxes = projected_boxes([o for _, o in near], image)
+        for (range_m, _), box in zip(near, boxes, strict=True):
+            if box is None or box[3] - box[1] > config.max_box_px:
                 continue
             if not any(iou(d, box) >= EXPLAINED_IOU for d in pairable):
                 candidates.append((range_m, name, box))
@@ -97,7 +100,8 @@ def sparse_probes(
     """Person-sized boxes standing on the ground at the returns no cluster took, from
     ``probe_min_range_m`` (nearer, anything real clusters) to ``max_range_m``."""
     range_m = np.hypot(points_m[:, 0], points_m[:, 1])
-    keep = (labels < 0) & ~is_ground & (height_m > 0.3) & (height_m < 2.2)
+    low_m, high_m = PROBE_HEIGHTS_M
+    keep = (labels < 0) & ~is_ground & (height_m > low_m) & (height_m < high_m)
     keep &= (range_m >= config.probe_min_range_m) & (range_m <= config.max_range_m)
     if not keep.any():
         return []

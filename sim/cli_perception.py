@@ -60,12 +60,7 @@ def cmd_eval_camera(args: argparse.Namespace) -> dict[str, object]:
     os.environ.setdefault("YOLO_OFFLINE", "1")
     from ultralytics import YOLO
 
-    from perception.camera_detector import (
-        IMGSZ,
-        TRAIN_HINT,
-        export_onnx,
-        quiet_ultralytics,
-    )
+    from perception.camera_detector import IMGSZ, TRAIN_HINT, export_onnx, quiet_ultralytics
     from roadmind.errors import UserError
 
     weights = Path(args.weights)

@@ -124,6 +124,9 @@ def _device_name(device: str) -> str:
 
     import torch
 
-    if device != "cpu" and torch.cuda.is_available():
-        return torch.cuda.get_device_name(int(device.split(",")[0]))
-    return f"{platform.machine()} CPU, {os.cpu_count()} cores"
+    if device == "cpu":
+        return f"{platform.machine()} CPU, {os.cpu_count()} cores"
+    first = device.split(",")[0].removeprefix("cuda:")  # ultralytics takes 0, 0,1, cuda:0
+    if first.isdigit() and torch.cuda.is_available():
+        return torch.cuda.get_device_name(int(first))
+    return device
