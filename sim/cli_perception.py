@@ -57,10 +57,12 @@ def cmd_eval_camera(args: argparse.Namespace) -> dict[str, object]:
     """mAP50 and mAP50-95 per class on the held-out split, through ultralytics' validator."""
     import os
 
+    import cv2
+
     os.environ.setdefault("YOLO_OFFLINE", "1")
     from ultralytics import YOLO
 
-    from perception.camera_detector import IMGSZ, TRAIN_HINT, export_onnx, quiet_ultralytics
+    from perception.camera_detector import TRAIN_HINT, export_onnx, input_hw, quiet_ultralytics
     from roadmind.errors import UserError
 
     weights = Path(args.weights)
@@ -72,6 +74,12 @@ def cmd_eval_camera(args: argparse.Namespace) -> dict[str, object]:
             f"{data}: no dataset; make one with `roadmind datagen --out {args.data} --frames 1600`"
         )
     names = yaml.safe_load(data.read_text())["names"]
+    val_images = sorted((Path(args.data) / "images" / "val").glob("*.jpg"))
+    if not val_images:
+        raise UserError(f"{data.parent / 'images' / 'val'}: no validation images (*.jpg)")
+    # scored at the input the detector runs these frames at (enlarged, e.g. 640 -> 832)
+    height_px, width_px = cv2.imread(str(val_images[0])).shape[:2]
+    input_px = input_hw(height_px, width_px)[1]
     if args.backend == "onnx" and weights.suffix != ".onnx":
         weights = export_onnx(weights)
     with quiet_ultralytics():
@@ -87,9 +95,7 @@ def cmd_eval_camera(args: argparse.Namespace) -> dict[str, object]:
         metrics = model.val(
             data=str(data),
             split="val",
-            # datagen's 640x360 frames are scored at their own size, as the detector
-            # runs frames up to IMGSZ wide
-            imgsz=IMGSZ,
+            imgsz=input_px,
             batch=1 if weights.suffix == ".onnx" else 16,
             device="cpu",
             plots=False,
@@ -107,8 +113,8 @@ def cmd_eval_camera(args: argparse.Namespace) -> dict[str, object]:
     return {
         "weights": str(weights),
         "split": "val (maps and seeds training never saw)",
-        "images": len(list((Path(args.data) / "images" / "val").glob("*.jpg"))),
-        "input_px": IMGSZ,
+        "images": len(val_images),
+        "input_px": input_px,
         "mAP50": round(float(metrics.box.map50), 4),
         "mAP50_95": round(float(metrics.box.map), 4),
         "per_class": per_class,

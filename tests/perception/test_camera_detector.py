@@ -154,13 +154,20 @@ def test_the_far_crop_sits_on_the_horizon_ahead(pitch_deg: float, yaw_deg: float
         assert u0 < u < u1 and v0 < v < v1
 
 
-def test_frames_up_to_640_px_run_at_their_own_size_wider_ones_shrink_to_640() -> None:
+def test_frames_run_enlarged_up_to_832_px_wider_ones_shrink_to_832() -> None:
     detector = CameraDetector(DEFAULT_WEIGHTS, "torch")
-    assert detector.input_hw(360, 640) == (384, 640)  # padded to the stride, not scaled
-    assert detector.input_hw(540, 960) == (384, 640)
-    assert detector.input_hw(1080, 1920) == (384, 640)
-    assert detector.input_hw(64, 64) == (64, 64)
+    assert detector.input_hw(360, 640) == (480, 832)  # 1.3x: 468 rows, padded to the stride
+    assert detector.input_hw(256, 416) == (352, 544)  # the horizon crop, enlarged as well
+    assert detector.input_hw(540, 960) == (480, 832)
+    assert detector.input_hw(1080, 1920) == (480, 832)
+    assert detector.input_hw(64, 64) == (96, 96)
+    assert CameraDetector(DEFAULT_WEIGHTS, "torch", upscale=1.0).input_hw(360, 640) == (384, 640)
     assert CameraDetector(DEFAULT_WEIGHTS, "torch", imgsz=416).input_hw(540, 960) == (256, 416)
+
+
+def test_upscale_must_be_positive() -> None:
+    with pytest.raises(UserError, match="upscale 0"):
+        CameraDetector(DEFAULT_WEIGHTS, "torch", upscale=0)
 
 
 def test_no_crop_for_frames_the_input_already_resolves() -> None:
