@@ -71,6 +71,7 @@ class TrackingConfig(StrictModel):
     position_std_m: float = Field(0.3, gt=0.0)
     initial_speed_std_mps: float = Field(10.0, gt=0.0)
     class_hold: int = Field(10, ge=0)
+    unclassed_cost_m: float = Field(1.0, ge=0.0)
 
 
 class GridConfig(StrictModel):

@@ -4,7 +4,11 @@ Each track is a constant-velocity Kalman filter (state x, y, vx, vy in the world
 frame, white-noise acceleration), so velocities are absolute whatever the ego does.
 Detections, given in the ego frame with the ego pose, are associated to predicted
 tracks by the Hungarian method (scipy) on centre distance inside a gate; classes must
-agree unless one side is unknown. A track is confirmed after ``min_hits`` updates and
+agree unless one side is unknown, and such a pairing costs ``unclassed_cost_m`` more.
+The assignment minimises the total cost with leaving a pair unmatched as an option,
+rather than making as many pairs as it can: a pedestrian track keeps its pedestrian
+detection, instead of swapping to the pole beside it so that a young unclassed track
+2.3 m away can take the pedestrian. A track is confirmed after ``min_hits`` updates and
 dropped after ``max_misses`` frames without one; ids are never reused.
 """
 
@@ -21,8 +25,6 @@ from roadmind.frames import Pose
 from roadmind.messages import BevObject, ObjectClass
 from roadmind.units import wrap_angle_rad
 
-NO_MATCH = 1e6
-
 
 @dataclass(frozen=True, slots=True)
 class TrackerConfig:
@@ -33,6 +35,7 @@ class TrackerConfig:
     position_std_m: float = 0.3  # measurement noise of a detection's centre
     initial_speed_std_mps: float = 10.0  # a new track's velocity is unknown
     class_hold: int = 10  # unclassed updates a track keeps its last seen class through
+    unclassed_cost_m: float = 1.0  # added distance of a classed-unknown pairing
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,21 +182,23 @@ class Tracker:
             return [], []
         predicted = np.array([t.state[:2] for t in self.tracks])
         dist = np.linalg.norm(predicted[:, None, :] - centers[None, :, :2], axis=2)
-        compatible = np.array(
+        same = np.array([[t.object_class is d.object_class for d in dets] for t in self.tracks])
+        unclassed = np.array(
             [
-                [
-                    t.object_class is d.object_class
-                    or ObjectClass.UNKNOWN in (t.object_class, d.object_class)
-                    for d in dets
-                ]
+                [ObjectClass.UNKNOWN in (t.object_class, d.object_class) for d in dets]
                 for t in self.tracks
             ]
         )
         # a vaguely placed detection (camera-only, far) may land farther from its track
         gate = np.maximum(self.config.gate_m, 2.0 * np.array([self._std(d) for d in dets]))
-        cost = np.where((dist <= gate[None, :]) & compatible, dist, NO_MATCH)
-        rows, cols = linear_sum_assignment(cost)
-        keep = cost[rows, cols] < NO_MATCH
+        penalty = self.config.unclassed_cost_m
+        allowed = (dist <= gate[None, :]) & (same | unclassed)
+        # A detection left unmatched costs its gate plus the penalty, a track nothing:
+        # any allowed pair beats leaving both alone, a same-class one by the penalty
+        # more. Minimising the total is maximising each pair's gain over that.
+        gain = np.where(allowed, gate[None, :] + penalty - dist - np.where(same, 0, penalty), 0)
+        rows, cols = linear_sum_assignment(gain, maximize=True)
+        keep = gain[rows, cols] > 0.0
         return [int(r) for r in rows[keep]], [int(c) for c in cols[keep]]
 
     # ------------------------------------------------------------------ output

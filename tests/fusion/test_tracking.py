@@ -81,3 +81,36 @@ def test_a_moving_ego_sees_a_parked_car_standing_still() -> None:
     assert len(out) == 1
     assert np.linalg.norm(out[0].velocity_mps[:2]) < 0.3  # absolute velocity: standing
     assert abs(out[0].position_m[0] - (50.0 - 10.0 * 29 * DT)) < 0.3
+
+
+def test_a_pedestrian_track_keeps_its_detection_beside_a_pole() -> None:
+    """The default scenario's corner: a pedestrian walks past a light pole while a
+    young unclassed track (a merged cluster) lies 2.3 m from the pedestrian. Making as
+    many pairs as possible would hand the pedestrian to the young track and the pole
+    to the pedestrian's; the cheaper assignment leaves the young track unmatched."""
+    ped = ObjectClass.PEDESTRIAN
+    unknown = ObjectClass.UNKNOWN
+    tracker = Tracker()
+    for k in range(10):  # a pedestrian standing at (8.3, 3.0); a cluster at (10.5, 4.0)
+        dets = [_det(8.3, 3.0, ped)] + ([_det(10.5, 4.0, unknown)] if k >= 7 else [])
+        tracker.step(dets, Pose(), k * DT)
+    pedestrian_id = next(t.track_id for t in tracker.tracks if t.object_class is ped)
+    young_id = next(t.track_id for t in tracker.tracks if t.object_class is unknown)
+    pole = _det(7.3, 2.2, unknown)  # 1.1 m from the pedestrian, 3.6 m from the cluster
+    tracker.step([_det(8.3, 3.0, ped), pole], Pose(), 10 * DT)
+    by_id = {t.track_id: t for t in tracker.tracks}
+    assert np.allclose(by_id[pedestrian_id].state[:2], [8.3, 3.0], atol=0.05)
+    assert by_id[young_id].misses == 1  # it took nothing
+    assert any(t.hits == 1 and np.allclose(t.state[:2], [7.3, 2.2]) for t in tracker.tracks)
+
+
+def test_a_classed_track_prefers_a_detection_of_its_class() -> None:
+    tracker = Tracker()
+    for k in range(5):
+        tracker.step([_det(10.0, 0.0, ObjectClass.PEDESTRIAN)], Pose(), k * DT)
+    (track,) = tracker.tracks
+    # an unclassed return 0.5 m off and the pedestrian 0.8 m off: the pedestrian wins
+    dets = [_det(10.5, 0.0, ObjectClass.UNKNOWN), _det(9.2, 0.0, ObjectClass.PEDESTRIAN)]
+    tracker.step(dets, Pose(), 5 * DT)
+    assert tracker.tracks[0] is track and track.state[0] < 10.0
+    assert TrackerConfig().unclassed_cost_m > 0.3  # the margin this case needs
