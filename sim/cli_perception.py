@@ -145,9 +145,9 @@ def cmd_bench_perception(args: argparse.Namespace) -> int:
 
 
 def cmd_bench_detector(args: argparse.Namespace) -> dict[str, object]:
-    """Detector ms per rendered frame: 640x360 (run at its own size), ONNX Runtime and
-    PyTorch; the default rig's 960x540 front camera (letterboxed to 640 plus the
-    native-resolution horizon crop), ONNX Runtime."""
+    """Detector ms per rendered frame: 640x360 (run enlarged to 832x468), ONNX Runtime
+    and PyTorch; the default rig's 960x540 front camera (letterboxed to 832 plus the
+    horizon crop), ONNX Runtime."""
     from perception.camera_detector import CameraDetector
     from sim.embedded import EmbeddedWorld
     from sim.rig import load_rig, resolve_rig_path
