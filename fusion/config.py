@@ -88,7 +88,7 @@ class SecondLookConfig(StrictModel):
     max_box_px: float = Field(40.0, gt=0.0)  # taller projections the frame already resolves
     max_range_m: float = Field(60.0, gt=0.0)
     max_looks: int = Field(6, ge=0)  # crops per scan, nearest objects first: bounds the cost
-    crop_px: int = Field(256, ge=32)  # the crop's side once scaled up
+    crop_px: int = Field(256, ge=32)  # the crop's side once scaled up (run at 1.3x)
     min_crop_px: int = Field(64, ge=16)  # so at most crop_px / min_crop_px times larger
     context: float = Field(5.0, ge=1.0)  # crop side in projected-box heights
     probe_min_range_m: float = Field(20.0, ge=0.0)  # sparse returns nearer than this: no probe

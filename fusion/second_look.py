@@ -1,7 +1,8 @@
 """A second, closer look: a LiDAR object that no camera box explains and that is small
 in a camera's image gets the detector again, on a crop around its projection scaled
 up (a pedestrian 25 m away is 13 px tall in a 120-degree 640 px camera; four times
-larger, the detector finds it). Only where LiDAR says something is there, so the cost
+larger, the detector finds it; the detector enlarges the crop 1.3x more, as it does
+every input). Only where LiDAR says something is there, so the cost
 stays bounded and the crop cannot invent objects elsewhere: at LiDAR objects, and at
 returns too few to cluster (a pedestrian 40 m away catches one or two), which get a
 pedestrian-sized probe box. The camera still decides the class: a look that finds

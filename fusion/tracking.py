@@ -3,13 +3,14 @@
 Each track is a constant-velocity Kalman filter (state x, y, vx, vy in the world
 frame, white-noise acceleration), so velocities are absolute whatever the ego does.
 Detections, given in the ego frame with the ego pose, are associated to predicted
-tracks by the Hungarian method (scipy) on centre distance inside a gate; classes must
-agree unless one side is unknown, and such a pairing costs ``unclassed_cost_m`` more.
-The assignment minimises the total cost with leaving a pair unmatched as an option,
-rather than making as many pairs as it can: a pedestrian track keeps its pedestrian
-detection, instead of swapping to the pole beside it so that a young unclassed track
-2.3 m away can take the pedestrian. A track is confirmed after ``min_hits`` updates and
-dropped after ``max_misses`` frames without one; ids are never reused.
+tracks by the Hungarian method (scipy) on centre distance, in units of a gate that
+widens for vaguely placed detections; classes must agree unless one side is unknown,
+and such a pairing costs ``unclassed_cost_m`` more. The assignment minimises the total
+cost with leaving a pair unmatched as an option, rather than making as many pairs as
+it can: a pedestrian track keeps its pedestrian detection, instead of swapping to the
+pole beside it so that a young unclassed track 2.4 m away can take the pedestrian. A
+track is confirmed after ``min_hits`` updates and dropped after ``max_misses`` frames
+without one; ids are never reused.
 """
 
 from __future__ import annotations
@@ -191,12 +192,14 @@ class Tracker:
         )
         # a vaguely placed detection (camera-only, far) may land farther from its track
         gate = np.maximum(self.config.gate_m, 2.0 * np.array([self._std(d) for d in dets]))
-        penalty = self.config.unclassed_cost_m
+        # Costs in units of each detection's gate, so a vague detection is no cheaper
+        # for being vague; a classed-unknown pair pays the penalty on top. A pair left
+        # unmatched costs 1 + penalty, so any allowed pair beats leaving both alone;
+        # the assignment maximises each pair's gain over that (0: not a pair).
+        penalty = self.config.unclassed_cost_m / self.config.gate_m
+        cost = dist / gate[None, :] + np.where(same, 0.0, penalty)
         allowed = (dist <= gate[None, :]) & (same | unclassed)
-        # A detection left unmatched costs its gate plus the penalty, a track nothing:
-        # any allowed pair beats leaving both alone, a same-class one by the penalty
-        # more. Minimising the total is maximising each pair's gain over that.
-        gain = np.where(allowed, gate[None, :] + penalty - dist - np.where(same, 0, penalty), 0)
+        gain = np.where(allowed, np.maximum(1.0 + penalty - cost, 1e-9), 0.0)
         rows, cols = linear_sum_assignment(gain, maximize=True)
         keep = gain[rows, cols] > 0.0
         return [int(r) for r in rows[keep]], [int(c) for c in cols[keep]]

@@ -10,7 +10,7 @@ and every other class is dropped.
 Small objects need every pixel, and more than they have: a frame is enlarged 1.3x
 before the network (a 640 px frame runs at 832 px), which finds the smallest
 pedestrians and signs that the network, trained on 640 px frames, misses at their
-own size (held-out mAP50 0.914 against 0.893). The input is at most ``imgsz`` (832)
+own size (held-out mAP50 0.911 against 0.895, ONNX). The input is at most ``imgsz`` (832)
 wide. A wider frame is letterboxed to it, where far objects shrink below what the
 network finds (a pedestrian 40 m ahead is 25 px tall in the 960 px front camera);
 the detector then also looks at a 416x256 crop around the horizon, where far objects
@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import os
 import sys
 from collections.abc import Iterator
@@ -85,13 +86,13 @@ class CameraDetector:
             raise UserError(f"{weights}: detector weights not found; {TRAIN_HINT}, or give a path")
         if backend not in ("torch", "onnx"):
             raise UserError(f"detector backend {backend!r}: choose 'torch' or 'onnx'")
-        os.environ.setdefault("YOLO_OFFLINE", "1")  # never reach for the hub
-        from ultralytics import YOLO
-
-        if upscale <= 0:
+        if not (math.isfinite(upscale) and upscale > 0):
             raise UserError(
                 f"detector upscale {upscale}: must be above 0 (1 keeps frames as they are)"
             )
+        os.environ.setdefault("YOLO_OFFLINE", "1")  # never reach for the hub
+        from ultralytics import YOLO
+
         self.imgsz = imgsz
         self.upscale = upscale
         self.conf = conf
@@ -143,8 +144,9 @@ class CameraDetector:
         return tuple(out)
 
     def crop_window(self, image: CameraImage) -> tuple[int, int, int, int] | None:
-        """(u0, v0, u1, v1) of the native-resolution crop around the horizon straight
-        ahead of the camera, or None when the frame is small enough on its own."""
+        """(u0, v0, u1, v1) of the crop around the horizon straight ahead of the
+        camera (in the frame's pixels; the network sees it enlarged like any input),
+        or None for a frame that is not letterboxed: up to ``imgsz`` wide."""
         height, width = image.bgra.shape[:2]
         crop_h, crop_w = CROP_HW_PX
         if not self.far_crop or width <= self.imgsz or height < crop_h or width < crop_w:

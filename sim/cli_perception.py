@@ -77,9 +77,12 @@ def cmd_eval_camera(args: argparse.Namespace) -> dict[str, object]:
     val_images = sorted((Path(args.data) / "images" / "val").glob("*.jpg"))
     if not val_images:
         raise UserError(f"{data.parent / 'images' / 'val'}: no validation images (*.jpg)")
-    # scored at the input the detector runs these frames at (enlarged, e.g. 640 -> 832)
-    height_px, width_px = cv2.imread(str(val_images[0])).shape[:2]
-    input_px = input_hw(height_px, width_px)[1]
+    # scored at the input the detector runs these frames at (enlarged, e.g. 640 -> 832);
+    # datagen writes every frame of a dataset at one size
+    first = cv2.imread(str(val_images[0]))
+    if first is None:
+        raise UserError(f"{val_images[0]}: not a readable image")
+    input_px = input_hw(*first.shape[:2])[1]
     if args.backend == "onnx" and weights.suffix != ".onnx":
         weights = export_onnx(weights)
     with quiet_ultralytics():

@@ -165,9 +165,10 @@ def test_frames_run_enlarged_up_to_832_px_wider_ones_shrink_to_832() -> None:
     assert CameraDetector(DEFAULT_WEIGHTS, "torch", imgsz=416).input_hw(540, 960) == (256, 416)
 
 
-def test_upscale_must_be_positive() -> None:
-    with pytest.raises(UserError, match="upscale 0"):
-        CameraDetector(DEFAULT_WEIGHTS, "torch", upscale=0)
+@pytest.mark.parametrize("upscale", [0.0, -1.0, float("nan")])
+def test_upscale_must_be_positive(upscale: float) -> None:
+    with pytest.raises(UserError, match=f"upscale {upscale}: must be above 0"):
+        CameraDetector(DEFAULT_WEIGHTS, "torch", upscale=upscale)
 
 
 def test_no_crop_for_frames_the_input_already_resolves() -> None:
