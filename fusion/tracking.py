@@ -183,13 +183,11 @@ class Tracker:
             return [], []
         predicted = np.array([t.state[:2] for t in self.tracks])
         dist = np.linalg.norm(predicted[:, None, :] - centers[None, :, :2], axis=2)
-        same = np.array([[t.object_class is d.object_class for d in dets] for t in self.tracks])
-        unclassed = np.array(
-            [
-                [ObjectClass.UNKNOWN in (t.object_class, d.object_class) for d in dets]
-                for t in self.tracks
-            ]
-        )
+        track_cls = np.array([t.object_class.value for t in self.tracks])
+        det_cls = np.array([d.object_class.value for d in dets])
+        same = track_cls[:, None] == det_cls[None, :]
+        unknown = ObjectClass.UNKNOWN.value
+        unclassed = (track_cls == unknown)[:, None] | (det_cls == unknown)[None, :]
         # a vaguely placed detection (camera-only, far) may land farther from its track
         gate = np.maximum(self.config.gate_m, 2.0 * np.array([self._std(d) for d in dets]))
         # Costs in units of each detection's gate, so a vague detection is no cheaper
