@@ -8,7 +8,9 @@ one scenario driven by the stack's own scene. Prints JSON.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import sys
 import time
 
 import numpy as np
@@ -35,7 +37,11 @@ def main() -> None:
     parser.add_argument("--rig", default="default")
     parser.add_argument("--steps", type=int, default=400)
     args = parser.parse_args()
-    with EmbeddedWorld(load_rig(resolve_rig_path(args.rig))) as world:
+    # stdout carries the JSON only: libraries' messages go to stderr
+    with (
+        contextlib.redirect_stdout(sys.stderr),
+        EmbeddedWorld(load_rig(resolve_rig_path(args.rig))) as world,
+    ):
         frame = world.reset(load_scenario(args.scenario))
         agent, stack = make_agent(world), stack_for(world)
         start = time.perf_counter()
