@@ -15,8 +15,8 @@ import time
 
 import numpy as np
 
-from sim.drive import make_agent, stack_for
-from sim.embedded import EmbeddedWorld
+from loop.drive import make_agent, stack_for
+from sim.embedded.world import EmbeddedWorld
 from sim.rig import load_rig, resolve_rig_path
 from sim.scenario import load_scenario
 

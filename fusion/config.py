@@ -10,10 +10,9 @@ from pydantic import Field
 from fusion.occupancy import GridSpec
 from fusion.tracking import TrackerConfig
 from roadmind.config import StrictModel, load_model
+from roadmind.resources import configs_dir
 
-DEFAULT_FUSION_CONFIG = (
-    Path(__file__).resolve().parent.parent / "configs" / "perception" / "fusion.yaml"
-)
+DEFAULT_FUSION_CONFIG = configs_dir() / "perception" / "fusion.yaml"
 
 
 class SizePrior(StrictModel):

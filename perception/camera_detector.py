@@ -34,10 +34,9 @@ import numpy as np
 
 from roadmind.errors import UserError
 from roadmind.messages import CameraImage, Detection2D, ObjectClass
+from roadmind.resources import models_dir
 
-DEFAULT_WEIGHTS = (
-    Path(__file__).resolve().parent.parent / "models" / "detector" / ("roadmind_yolo11n.pt")
-)
+DEFAULT_WEIGHTS = models_dir() / "detector" / "roadmind_yolo11n.pt"
 TRAIN_HINT = "train them with `roadmind train detector` (recipe configs/training/detector.yaml)"
 IMGSZ = 832  # widest network input: wider frames are letterboxed to it
 UPSCALE = 1.3  # frames and crops are enlarged this much, up to IMGSZ wide

@@ -35,10 +35,9 @@ from scipy import ndimage
 from roadmind.config import StrictModel, load_model
 from roadmind.frames import Pose
 from roadmind.messages import LidarObject, ObjectClass
+from roadmind.resources import configs_dir
 
-DEFAULT_CONFIG_PATH = (
-    Path(__file__).resolve().parent.parent / "configs" / "perception" / "lidar.yaml"
-)
+DEFAULT_CONFIG_PATH = configs_dir() / "perception" / "lidar.yaml"
 ANGLE_STEP_RAD = math.radians(2.0)  # box orientation search step (yaw error <= 1 deg)
 
 # --------------------------------------------------------------------------- config

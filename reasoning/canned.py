@@ -17,19 +17,13 @@ from typing import Literal
 import numpy as np
 from pydantic import Field, field_validator, model_validator
 
-from reasoning.clock import Clock
-from reasoning.lane_path import LanePath
-from reasoning.map_context import (
-    MapContext,
-    RouteLight,
-    RouteNote,
-    RouteSign,
-    RouteSpan,
-    SpeedSegment,
-)
+from maps.lane_path import LanePath
+from maps.route_map import RouteLight, RouteSign, RouteSpan, SpeedSegment
+from reasoning.map_context import MapContext, RouteNote
 from reasoning.map_text import MapTextError, parse_note
 from reasoning.rule_types import EgoView, RuleParams
 from reasoning.rules import Explained, RuleEngine
+from roadmind.clock import Clock
 from roadmind.config import StrictModel, load_model
 from roadmind.frames import Pose
 from roadmind.messages import (

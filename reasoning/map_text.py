@@ -19,10 +19,9 @@ import unicodedata
 from dataclasses import dataclass
 from typing import NoReturn, Protocol, runtime_checkable
 
+from roadmind.clock import MINUTES_PER_DAY, WEEKDAYS
 from roadmind.units import speed_to_mps
 
-WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-MINUTES_PER_DAY = 24 * 60
 MAX_SPEED_VALUE = 200.0  # as written, either unit; anything above is a typo, not a cap
 CAP_UNITS = ("km/h", "mph")
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from reasoning.clock import Clock
-from reasoning.map_context import MapContext, RouteSign
+from maps.route_map import RouteSign
+from reasoning.map_context import MapContext
 from reasoning.map_text import (
     MAX_SPEED_VALUE,
     MapTextError,
@@ -19,6 +19,7 @@ from reasoning.map_text import (
     ZoneKind,
 )
 from reasoning.rule_types import Constraint, EgoView, RuleParams, braking_speed_mps, kmh
+from roadmind.clock import Clock
 from roadmind.messages import Action, BevSign, Reason, SignType
 from roadmind.units import speed_to_mps
 

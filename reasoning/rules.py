@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from reasoning.clock import Clock
 from reasoning.map_context import MapContext
 from reasoning.map_text import NoteParser, RuleBasedNoteParser
 from reasoning.rule_junction import JunctionMemory, junction_rules
@@ -28,6 +27,7 @@ from reasoning.rule_types import (
     kmh,
     to_route,
 )
+from roadmind.clock import Clock
 from roadmind.messages import Action, BevScene, Decision, Reason
 
 

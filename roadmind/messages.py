@@ -208,6 +208,7 @@ class SignTruth:
     """A sign the world shows: map landmark or scenario-added. value in ``unit``.
 
     pose: foot of the pole; its yaw is the driving direction of the traffic it governs.
+    on_map: the sign is a landmark of the map (False: the scenario put it up).
     """
 
     sign_id: int
@@ -216,6 +217,7 @@ class SignTruth:
     value: float = 0.0
     unit: str = ""
     text: str = ""
+    on_map: bool = True
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,13 +35,13 @@ from pathlib import Path
 
 import numpy as np
 
+from loop.drive import DriveOptions, drive
 from roadmind.messages import SensorFrame, VehicleControl
-from sim.carla_backend import CarlaWorld, connect
-from sim.drive import DriveOptions, drive
-from sim.rates import PHYSICS_HZ
+from roadmind.rates import PHYSICS_HZ
+from sim.carla.backend import CarlaWorld, connect
+from sim.carla.server import CarlaServer
 from sim.rig import RIGS_DIR, load_rig
 from sim.scenario import Scenario, load_scenario
-from sim.world import CarlaServer
 
 RESULTS: list[tuple[str, bool, str]] = []
 

@@ -10,8 +10,9 @@ from pydantic import Field, model_validator
 
 from roadmind.config import StrictModel, load_model
 from roadmind.frames import Pose
+from roadmind.resources import configs_dir
 
-RIGS_DIR = Path(__file__).resolve().parent.parent / "configs" / "rigs"
+RIGS_DIR = configs_dir() / "rigs"
 
 
 class MountPose(StrictModel):

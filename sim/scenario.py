@@ -8,13 +8,14 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from reasoning.clock import Clock
+from roadmind.clock import Clock
 from roadmind.config import StrictModel, load_model
 from roadmind.errors import ConfigError
+from roadmind.resources import configs_dir
 from sim.lighting import LightingConfig
 from sim.rig import RigConfig, load_rig, resolve_rig_path
 
-SCENARIOS_DIR = Path(__file__).resolve().parent.parent / "configs" / "scenarios"
+SCENARIOS_DIR = configs_dir() / "scenarios"
 
 
 class Place(StrictModel):

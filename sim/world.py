@@ -6,26 +6,22 @@ and returns the first ``SensorFrame``, ``step(control)`` advances one physics st
 reset, ``drive_map()`` says what the closed loop needs beyond the frames: the map,
 the planned route, the ego's size and every sign and light (for the truth context).
 
-``WORLDS`` picks a backend by name: a plain dict of factories, no registry.
+The protocol imports no backend; ``loop.worlds`` picks one by name.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 import carla
 import numpy as np
 
-from reasoning.lane_path import LanePath
+from maps.landmarks import LightSpec, SignSpec
+from maps.lane_path import LanePath
 from roadmind.messages import SensorFrame, VehicleControl
-from sim.landmarks import LightSpec, SignSpec
 from sim.rig import RigConfig
 from sim.scenario import Scenario
-
-if TYPE_CHECKING:
-    from sim.drive import DriveOptions
 
 
 @dataclass(frozen=True)
@@ -65,34 +61,3 @@ class World(Protocol):
     def __enter__(self) -> World: ...
 
     def __exit__(self, *exc: object) -> None: ...
-
-
-@dataclass(frozen=True)
-class CarlaServer:
-    """Where the CARLA backend finds its server and how long it waits for it."""
-
-    host: str = "127.0.0.1"
-    port: int = 2000
-    town: str | None = None  # default: the scenario's map when it names a CARLA town
-    timeout_s: float = 20.0  # one server call, a world tick included
-    load_timeout_s: float = 120.0  # loading a town or building an OpenDRIVE world
-    sensor_timeout_s: float = 5.0  # one frame of sensor data, after the tick that made it
-    connect_attempts: int = 5
-    connect_timeout_s: float = 2.0  # one connection attempt; backoff between attempts
-    tm_port: int = 8000  # Traffic Manager
-
-
-def _embedded(options: DriveOptions) -> World:
-    from sim.embedded import EmbeddedWorld
-
-    return EmbeddedWorld(options.rig)
-
-
-def _carla(options: DriveOptions) -> World:
-    from sim.carla_backend import CarlaWorld
-
-    return CarlaWorld(options.rig, options.carla)
-
-
-# Backends by name; the CARLA one is imported only when picked.
-WORLDS: dict[str, Callable[[DriveOptions], World]] = {"embedded": _embedded, "carla": _carla}

@@ -10,7 +10,7 @@ from fusion.associate import associate, iou, projected_box
 from perception.lidar_pipeline import LidarPipeline
 from roadmind.frames import Pose
 from roadmind.messages import CameraImage, Detection2D, LidarObject, ObjectClass
-from sim.embedded import EmbeddedWorld
+from sim.embedded.world import EmbeddedWorld
 from sim.rig import load_rig, resolve_rig_path
 from sim.scenario import load_scenario
 

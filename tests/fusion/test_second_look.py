@@ -13,7 +13,7 @@ from fusion.config import SecondLookConfig
 from fusion.second_look import crop_for, look_again, sparse_probes
 from perception.camera_detector import DEFAULT_WEIGHTS, CameraDetector
 from roadmind.messages import CameraImage, Detection2D, LidarObject, ObjectClass
-from sim.embedded import EmbeddedWorld
+from sim.embedded.world import EmbeddedWorld
 from sim.rig import load_rig, resolve_rig_path
 from sim.scenario import load_scenario
 

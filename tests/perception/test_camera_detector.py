@@ -20,7 +20,7 @@ from perception.camera_detector import (
 from roadmind.errors import UserError
 from roadmind.frames import Pose
 from roadmind.messages import CameraImage, ObjectClass
-from sim.embedded import EmbeddedWorld
+from sim.embedded.world import EmbeddedWorld
 from sim.rig import load_rig, resolve_rig_path
 from sim.scenario import load_scenario
 

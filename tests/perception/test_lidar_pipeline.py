@@ -10,6 +10,7 @@ import open3d as o3d
 import pytest
 from PIL import Image
 
+from cli.main import main
 from perception.lidar_pipeline import (
     ClusterConfig,
     LidarPipeline,
@@ -21,8 +22,7 @@ from perception.point_cloud_io import read_kitti_bin, read_pcd, read_points, wri
 from roadmind.errors import UserError
 from roadmind.frames import Pose
 from roadmind.messages import LidarObject, ObjectClass, SensorFrame
-from sim.cli import main
-from sim.embedded import EmbeddedWorld
+from sim.embedded.world import EmbeddedWorld
 from sim.rig import LidarConfig, RigConfig
 from sim.scenario import Scenario
 

@@ -6,13 +6,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from loop.drive import make_agent
+from loop.oracle import oracle_scene
 from perception.light_state import read_light_state
 from roadmind.messages import LightState, ObjectClass
-from sim.drive import make_agent
-from sim.embedded import LIGHT_ID_BASE, EmbeddedWorld
-from sim.oracle import oracle_scene
+from sim.embedded.render.textures import draw_light_face
+from sim.embedded.world import LIGHT_ID_BASE, EmbeddedWorld
 from sim.scenario import load_scenario
-from sim.textures import draw_light_face
 
 LAMPS = {LightState.RED: "red", LightState.YELLOW: "yellow", LightState.GREEN: "green"}
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from reasoning.lane_path import LanePath
+from maps.lane_path import LanePath
+from maps.road_map import MAPS_DIR, load_road_map
+from maps.routes import RoutePlanner
 from reasoning.map_context import MapContext, NoteSpan, build_map_context
 from roadmind.messages import SignType
-from sim.road_map import MAPS_DIR, load_road_map
-from sim.routes import RoutePlanner
 
 
 def _context(map_name: str, start: tuple, goal: tuple, notes=()) -> MapContext:

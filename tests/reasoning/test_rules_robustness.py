@@ -8,9 +8,9 @@ import math
 import numpy as np
 
 from reasoning.canned import MapSpec, map_context
-from reasoning.clock import Clock
 from reasoning.rule_types import EgoView
 from reasoning.rules import RuleEngine
+from roadmind.clock import Clock
 from roadmind.frames import Pose
 from roadmind.messages import (
     BevLight,

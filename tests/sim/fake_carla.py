@@ -1,4 +1,4 @@
-"""A fake of the CARLA client API boundary, for testing sim.carla_backend without a server.
+"""A fake of the CARLA client API boundary, for testing sim.carla.backend without a server.
 
 ``FakeServer`` stands for one CARLA server; its ``client`` method is the
 ``carla.Client(host, port)`` factory the backend takes. Behind it: a world with

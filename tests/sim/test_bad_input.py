@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from sim.cli import main
+from cli.main import main
 
 BASE = """
 name: bad

@@ -28,15 +28,16 @@ from fake_carla import (
     lidar_points,
 )
 
+from loop import worlds as world_module
+from loop.drive import DriveOptions, drive
+from loop.worlds import WorldOptions
+from maps.road_map import MAPS_DIR
 from roadmind.errors import UserError
 from roadmind.messages import LightState, ObjectClass, VehicleControl
-from sim import world as world_module
-from sim.carla_backend import CarlaServerError, CarlaWorld, SensorStream, connect, town_for
-from sim.drive import DriveOptions, drive
+from sim.carla.backend import CarlaServerError, CarlaWorld, SensorStream, connect, town_for
+from sim.carla.server import CarlaServer
 from sim.rig import CameraConfig, LidarConfig, RigConfig
-from sim.road_map import MAPS_DIR
 from sim.scenario import Scenario, load_scenario
-from sim.world import CarlaServer
 
 TOWN01 = Path(__file__).resolve().parents[3] / "shared" / "maps" / "Town01.xodr"
 RIG = RigConfig(
@@ -592,12 +593,12 @@ def test_static_collisions_are_scored(carla_backend: FakeServer, tmp_path: Path)
 def test_cli_prints_one_line_when_the_server_is_unreachable(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    from sim.cli import main
+    from cli.main import main
 
     fake = fake_server(unreachable_attempts=99)
     made: list[CarlaServer] = []
 
-    def factory(options: DriveOptions) -> CarlaWorld:
+    def factory(options: WorldOptions) -> CarlaWorld:
         made.append(options.carla)
         return CarlaWorld(options.rig, options.carla, fake.client, lambda s: None)
 

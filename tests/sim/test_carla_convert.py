@@ -12,7 +12,7 @@ import pytest
 
 from roadmind.frames import Pose
 from roadmind.messages import CameraImage, LidarScan, LightState, ObjectClass, VehicleControl
-from sim.carla_convert import (
+from sim.carla.convert import (
     camera_attributes,
     image_to_bgra,
     lidar_attributes,

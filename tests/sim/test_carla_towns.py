@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from roadmind.messages import ObjectClass, VehicleControl
-from sim.embedded import EmbeddedWorld
+from sim.embedded.world import EmbeddedWorld
 from sim.scenario import Scenario
 
 TOWN01 = Path(__file__).resolve().parents[3] / "shared" / "maps" / "Town01.xodr"

@@ -7,15 +7,16 @@ import math
 
 import pytest
 
-from roadmind.messages import VehicleControl
-from sim.control import (
+from agent.control import (
     PID,
     LongitudinalController,
     lookahead_m,
     pure_pursuit_steer,
     stop_decel_mps2,
 )
-from sim.vehicle_dynamics import BicycleState, CarLimits, step_bicycle
+from roadmind.messages import VehicleControl
+from roadmind.vehicle import CarLimits
+from sim.embedded.vehicle_dynamics import BicycleState, step_bicycle
 
 DT = 0.05
 

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from roadmind.errors import UserError
-from sim.datagen import (
+from training.datagen import (
     CLASSES,
     TRAIN_CYCLE,
     TRAIN_MAPS,
@@ -17,7 +17,7 @@ from sim.datagen import (
     generate,
     plan,
 )
-from sim.dataset_layout import label_stats
+from training.dataset_layout import label_stats
 
 
 def test_plan_splits_groups_and_holds_out_maps() -> None:

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from loop import drive as drive_module
+from loop.drive import DriveOptions, drive
 from roadmind.messages import BevScene, SensorFrame
-from sim import drive as drive_module
-from sim.drive import DriveOptions, drive
 from sim.rig import RigConfig
 from sim.scenario import SCENARIOS_DIR, load_scenario
 from sim.world import World

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from roadmind.messages import LightState, ObjectClass, VehicleControl
-from sim.embedded import EmbeddedWorld
+from sim.embedded.render.textures import RED
+from sim.embedded.world import EmbeddedWorld
 from sim.scenario import SCENARIOS_DIR, load_scenario
-from sim.textures import RED
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +78,7 @@ def test_speed_limit_sign_is_drawn_red_ring_white_face(default_frames) -> None:
 
 
 def test_lights_cycle_through_states() -> None:
-    from sim.traffic_lights import LightController
+    from sim.embedded.traffic_lights import LightController
 
     with EmbeddedWorld() as world:
         world.reset(load_scenario("default"))

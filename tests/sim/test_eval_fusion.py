@@ -6,8 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from roadmind.messages import ObjectClass
-from sim.eval_fusion import (
+from evaluation.fusion import (
     FrameRecord,
     Prediction,
     TrackingTally,
@@ -16,6 +15,7 @@ from sim.eval_fusion import (
     recall_by_range,
     score,
 )
+from roadmind.messages import ObjectClass
 
 V = ObjectClass.VEHICLE
 
@@ -113,7 +113,7 @@ def test_ids_restarting_in_the_next_scenario_are_not_switches() -> None:
 def test_bench_fusion_tracks_the_synthetic_scene(capsys: pytest.CaptureFixture[str]) -> None:
     import json
 
-    from sim.cli import main
+    from cli.main import main
 
     assert main(["bench", "fusion", "--repeats", "3"]) == 0
     out = json.loads(capsys.readouterr().out)

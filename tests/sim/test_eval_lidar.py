@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from evaluation.lidar import MIN_TRUTH_POINTS, Tally, TruthBox, evaluate, truth_in_ego
 from roadmind.frames import Pose
 from roadmind.messages import ActorTruth, LidarObject, ObjectClass
-from sim.eval_lidar import MIN_TRUTH_POINTS, Tally, TruthBox, evaluate, truth_in_ego
 
 VEHICLE, PEDESTRIAN, UNKNOWN = ObjectClass.VEHICLE, ObjectClass.PEDESTRIAN, ObjectClass.UNKNOWN
 

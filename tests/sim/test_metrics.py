@@ -7,11 +7,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from evaluation.driving import PENALTY, DrivingMetrics, Infraction
 from reasoning.canned import MapSpec, map_context
-from reasoning.clock import Clock
+from roadmind.clock import Clock
 from roadmind.frames import Pose
 from roadmind.messages import ActorTruth, CollisionTruth, LightState, ObjectClass
-from sim.metrics import PENALTY, DrivingMetrics, Infraction
 
 EGO_EXTENT = np.array([2.35, 0.95, 0.75])
 DT = 0.05

@@ -10,6 +10,16 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from report.run_report import (
+    ACTION_COLORS,
+    PLACEHOLDER_SIZE_PX,
+    STOP_LINE_COLOR,
+    LabeledBox,
+    VideoWriter,
+    compose_frame,
+    write_timeline,
+)
+from report.visualize import CLASS_COLORS
 from roadmind.messages import (
     Action,
     BevLight,
@@ -22,16 +32,6 @@ from roadmind.messages import (
     Reason,
     SignType,
 )
-from sim.report import (
-    ACTION_COLORS,
-    PLACEHOLDER_SIZE_PX,
-    STOP_LINE_COLOR,
-    LabeledBox,
-    VideoWriter,
-    compose_frame,
-    write_timeline,
-)
-from sim.visualize import CLASS_COLORS
 
 
 def _frames(n: int, height_px: int, width_px: int) -> list[np.ndarray]:

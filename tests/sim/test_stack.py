@@ -9,12 +9,12 @@ import dataclasses
 import numpy as np
 import pytest
 
+from loop.drive import make_agent, stack_for
+from loop.oracle import oracle_scene
+from loop.stack import PerceptionStack
 from roadmind.messages import BevScene, LidarScan, ObjectClass, SensorFrame
-from sim.drive import make_agent, stack_for
-from sim.embedded import EmbeddedWorld
-from sim.oracle import oracle_scene
+from sim.embedded.world import EmbeddedWorld
 from sim.scenario import load_scenario
-from sim.stack import PerceptionStack
 
 
 @pytest.fixture(scope="module")

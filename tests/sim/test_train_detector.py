@@ -13,7 +13,7 @@ import yaml
 from perception.camera_detector import CameraDetector
 from roadmind.errors import ConfigError, UserError
 from roadmind.messages import ObjectClass
-from sim.train_detector import WEIGHTS_NAME, train_detector
+from training.train_detector import WEIGHTS_NAME, train_detector
 
 TINY_RECIPE = """
 data: {frames: 40, seed: 1}

@@ -6,10 +6,11 @@ import math
 
 import pytest
 
+from agent.control import pedals_for_accel, pure_pursuit_steer
 from roadmind.messages import VehicleControl
-from sim.control import pedals_for_accel, pure_pursuit_steer
-from sim.lane_driver import idm_accel
-from sim.vehicle_dynamics import BicycleState, CarLimits, step_bicycle
+from roadmind.vehicle import CarLimits
+from sim.embedded.lane_driver import idm_accel
+from sim.embedded.vehicle_dynamics import BicycleState, step_bicycle
 
 DT = 0.05
 LIMITS = CarLimits()

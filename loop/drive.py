@@ -1,0 +1,382 @@
+"""The closed loop: world -> perception -> rules -> control -> world, at the physics
+rate, writing the run folder as it goes.
+
+run folder: config.yaml (resolved scenario and drive options), decisions.jsonl (one
+line per step, flushed), metrics.json, video.mp4 (camera with boxes and a decision
+HUD beside the BEV panel), timeline.png. Ctrl-C ends the drive early and still
+writes everything recorded so far (metrics say ``"interrupted": true``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import yaml
+from tqdm import tqdm
+
+from agent.agent import Agent, AgentStep
+from evaluation.driving import DrivingMetrics
+from loop.oracle import oracle_scene
+from loop.stack import PerceptionStack, known_landmarks
+from loop.worlds import WORLDS, WorldOptions
+from maps.route_map import RouteSign
+from maps.stop_lines import line_on_path
+from reasoning.map_context import MapContext, NoteSpan, RouteNote, build_map_context
+from reasoning.map_text import MapTextError, parse_note
+from reasoning.rule_speed import note_covers
+from reasoning.rule_types import RuleParams
+from roadmind.clock import Clock
+from roadmind.frames import Pose
+from roadmind.messages import BevScene, LidarObject, ObjectClass, SensorFrame, SignType
+from roadmind.rates import PHYSICS_HZ
+from roadmind.serialize import to_dict
+from roadmind.units import kmh_to_mps
+from sim.carla.server import CarlaServer
+from sim.rig import RigConfig
+from sim.scenario import Scenario
+from sim.world import World
+
+if TYPE_CHECKING:
+    from fusion.config import FusionConfig
+    from report.run_report import BevLayers
+
+Perceive = Callable[[SensorFrame], BevScene]
+
+
+def _oracle(world: World) -> Perceive:
+    return oracle_scene
+
+
+def stack_for(world: World, fusion: FusionConfig | None = None) -> PerceptionStack:
+    """The perception stack for a world just reset: its rig, and the map's signs and
+    lights to match against (scenario-added signs are not on the map)."""
+    drive_map = world.drive_map()
+    signs = [s for s in drive_map.signs if s.on_map]
+    return PerceptionStack(world.rig, known_landmarks(signs, drive_map.lights), fusion=fusion)
+
+
+# Perception modes by name, each built for the world it will see.
+PERCEPTION: dict[str, Callable[[World], Perceive]] = {"oracle": _oracle, "stack": stack_for}
+STOPPED_AT_GOAL_MPS = 0.1
+
+
+@dataclass
+class DriveOptions:
+    perception: str = "oracle"
+    duration_s: float | None = None  # default: the scenario's
+    video: bool = True
+    video_fps: float = 10.0
+    progress: bool = True
+    rig: RigConfig | None = None  # default: the scenario's
+    backend: str = "embedded"  # a key of loop.worlds.WORLDS
+    carla: CarlaServer = field(default_factory=CarlaServer)  # for backend "carla"
+
+
+@dataclass
+class DriveResult:
+    out_dir: Path
+    metrics: dict[str, object]
+    steps: int
+    wall_s: float
+    interrupted: bool
+    finished: bool
+    decision_ms: list[float] = field(default_factory=list)
+
+
+def make_agent(world: World) -> Agent:
+    """The agent for a world just reset: route context, start clock, car size."""
+    scenario = world.scenario
+    params = RuleParams(
+        cruise_speed_mps=kmh_to_mps(scenario.ego.cruise_speed_kmh),
+        ego_half_length_m=float(world.drive_map().ego_extent_m[0]),
+    )
+    return Agent(route_context(world), Clock.parse(scenario.start_clock, scenario.weekday), params)
+
+
+def default_run_dir(scenario: Scenario, root: Path = Path("runs")) -> Path:
+    return root / f"{time.strftime('%Y%m%d-%H%M%S')}_{scenario.name}"
+
+
+def drive(scenario: Scenario, out_dir: Path, options: DriveOptions | None = None) -> DriveResult:
+    options = options or DriveOptions()
+    if options.perception not in PERCEPTION:
+        raise ValueError(
+            f"perception {options.perception!r} is not available; "
+            f"choose from {', '.join(PERCEPTION)}"
+        )
+    if options.backend not in WORLDS:
+        raise ValueError(
+            f"backend {options.backend!r} is not available; choose from {', '.join(WORLDS)}"
+        )
+    with WORLDS[options.backend](WorldOptions(options.rig, options.carla)) as world:
+        frame = world.reset(scenario)
+        drive_map = world.drive_map()
+        perceive = PERCEPTION[options.perception](world)
+        agent = make_agent(world)
+        context = agent.context
+        metrics = DrivingMetrics(
+            truth_context(world, context),
+            agent.start_clock,
+            drive_map.ego_extent_m.copy(),
+            drive_map.poles_xy,
+        )
+        out_dir.mkdir(parents=True, exist_ok=True)
+        _write_config(out_dir, scenario, options, world.rig)
+        recorder = _Recorder(out_dir, options, scenario.name, perceive)
+        steps = round((options.duration_s or scenario.duration_s) * PHYSICS_HZ)
+        start = time.perf_counter()
+        interrupted = finished = False
+        done = 0
+        decision_ms: list[float] = []
+        bar = _progress(steps, options.progress, scenario.name)
+        try:
+            for _ in range(steps):
+                scene = perceive(frame)
+                t0 = time.perf_counter()
+                step = agent.step(frame.ego, scene)
+                decision_ms.append((time.perf_counter() - t0) * 1000.0)
+                _update_metrics(metrics, frame, step)
+                recorder.record(frame, scene, step, metrics.limit_mps, context)
+                done += 1
+                if bar is not None:
+                    bar.update()
+                if metrics.route_completion >= 1.0 and frame.ego.speed_mps < STOPPED_AT_GOAL_MPS:
+                    finished = True
+                    break
+                frame = world.step(step.control)
+        except KeyboardInterrupt:
+            interrupted = True
+        finally:
+            if bar is not None:
+                if finished:  # the goal came before the time limit
+                    bar.set_postfix_str("goal reached")
+                bar.close()
+            summary = metrics.summary()
+            summary.update(
+                scenario=scenario.name,
+                backend=options.backend,
+                perception=options.perception,
+                seed=scenario.seed,
+                steps=done,
+                finished=finished,
+                interrupted=interrupted,
+                wall_time_s=round(time.perf_counter() - start, 2),
+                map_notes=[
+                    {"text": n.text, "read_as": n.constraint.describe()}
+                    if n.constraint is not None
+                    else {"text": n.text, "error": n.error}
+                    for n in context.notes
+                ],
+                map_problems=list(context.problems),
+            )
+            recorder.close(summary)
+    return DriveResult(
+        out_dir, summary, done, time.perf_counter() - start, interrupted, finished, decision_ms
+    )
+
+
+def route_context(world: World) -> MapContext:
+    """What the car knows from the map along its route (not the scenario's extra signs)."""
+    drive_map = world.drive_map()
+    notes = [NoteSpan(n.road, n.s_from_m, n.s_to_m, n.text) for n in world.scenario.notes]
+    return build_map_context(drive_map.carla_map, drive_map.route, notes)
+
+
+def truth_context(world: World, context: MapContext) -> MapContext:
+    """The map context plus every sign the scenario put up: what the law says. A zone
+    sign with no map note of its kind over it makes a zone of the rules' sign reach."""
+    extra, zones = [], []
+    for sign in world.drive_map().signs:
+        if sign.on_map:
+            continue
+        s = line_on_path(context.path, sign.stop_lines)
+        if s is None:
+            continue
+        extra.append(RouteSign(sign.sign_type, s, None, sign.value, sign.unit, sign.text))
+        if sign.sign_type in (SignType.SCHOOL_ZONE, SignType.TEXT):
+            try:
+                zone = parse_note(" ".join(sign.text.split()))
+            except MapTextError:
+                continue  # a sign that states no cap sets no limit
+            if not note_covers(context, zone.kind, s):
+                zones.append(RouteNote(s, s + RuleParams().sign_zone_m, sign.text, zone))
+    truth = context.with_signs(extra)
+    return dataclasses.replace(truth, notes=truth.notes + tuple(zones))
+
+
+def _update_metrics(metrics: DrivingMetrics, frame: SensorFrame, step: AgentStep) -> None:
+    truth = frame.ground_truth
+    assert truth is not None
+    metrics.update(
+        frame.timestamp_s,
+        frame.ego.pose,
+        frame.ego.speed_mps,
+        step.route_s_m,
+        step.lateral_m,
+        truth.actors,
+        {light.light_id: light.state for light in truth.lights},
+        truth.collisions,
+        truth.lane_invasions,
+    )
+
+
+def _progress(steps: int, show: bool, name: str) -> tqdm | None:
+    return tqdm(total=steps, desc=f"driving {name}", unit="step") if show else None
+
+
+def _write_config(out: Path, scenario: Scenario, options: DriveOptions, rig: RigConfig) -> None:
+    config = {
+        "scenario": scenario.model_dump(mode="json"),
+        "drive": {
+            "backend": options.backend,
+            **({"carla": dataclasses.asdict(options.carla)} if options.backend == "carla" else {}),
+            "perception": options.perception,
+            "duration_s": options.duration_s or scenario.duration_s,
+            "physics_hz": PHYSICS_HZ,
+            "video_fps": options.video_fps if options.video else None,
+        },
+        "rig": rig.model_dump(mode="json"),
+    }
+    (out / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+
+
+class _Recorder:
+    """Writes decisions.jsonl as it goes, the video if asked, and the summary files."""
+
+    def __init__(self, out: Path, options: DriveOptions, title: str, perceive: Perceive) -> None:
+        self.out = out
+        self.perceive = perceive
+        self.title = title
+        self.decisions = (out / "decisions.jsonl").open("w", encoding="utf-8", buffering=1)
+        self.video = None
+        self.video_every = max(1, round(PHYSICS_HZ / options.video_fps))
+        if options.video:
+            from report.run_report import VideoWriter
+
+            self.video = VideoWriter(out / "video.mp4", options.video_fps)
+        self.series: dict[str, list] = {k: [] for k in ("t", "v", "limit", "target", "action")}
+
+    def record(
+        self,
+        frame: SensorFrame,
+        scene: BevScene,
+        step: AgentStep,
+        limit_mps: float | None,
+        context: MapContext,
+    ) -> None:
+        decision = step.explained.decision
+        line = {
+            "frame_id": frame.frame_id,
+            "time_s": round(frame.timestamp_s, 3),
+            "speed_mps": round(frame.ego.speed_mps, 3),
+            "route_s_m": round(step.route_s_m, 2),
+            "limit_mps": None if limit_mps is None else round(limit_mps, 3),
+            "believed_limit_mps": step.explained.limit_mps,
+            "decision": to_dict(decision),
+            "control": to_dict(step.control),
+        }
+        self.decisions.write(json.dumps(line) + "\n")
+        for key, value in zip(
+            ("t", "v", "limit", "target", "action"),
+            (
+                frame.timestamp_s,
+                frame.ego.speed_mps,
+                np.nan if limit_mps is None else limit_mps,
+                decision.target_speed_mps,
+                decision.action.value,
+            ),
+            strict=True,
+        ):
+            self.series[key].append(value)
+        if self.video is not None and frame.frame_id % self.video_every == 0:
+            self._video_frame(frame, scene, step, context)
+
+    def _video_frame(
+        self, frame: SensorFrame, scene: BevScene, step: AgentStep, context: MapContext
+    ) -> None:
+        from report.run_report import LabeledBox, compose_frame
+
+        assert self.video is not None
+        cam = frame.cameras[0] if frame.cameras else None
+        boxes = []
+        layers = None
+        if isinstance(self.perceive, PerceptionStack):  # what the stack saw
+            layers = _stack_layers(self.perceive, frame.ego.pose)
+            if cam is not None:
+                for det in self.perceive.fusion.debug.detections.get(cam.name, ()):
+                    label = f"{det.object_class.value} {det.score:.2f}"
+                    boxes.append(LabeledBox(det.xyxy_px, label, det.object_class))
+        elif cam is not None and frame.ground_truth is not None:  # what the oracle knows
+            for box in frame.ground_truth.boxes_2d.get(cam.name, ()):
+                if box.object_class is not ObjectClass.UNKNOWN:
+                    boxes.append(LabeledBox(box.xyxy_px, box.object_class.value, box.object_class))
+        near = (context.path.s > step.route_s_m - 20) & (context.path.s < step.route_s_m + 60)
+        route = frame.ego.pose.inverse_transform_points(context.path.points[near])[:, :2]
+        decision = step.explained.decision
+        hud = [r.text for r in decision.reasons]
+        self.video.write(
+            compose_frame(
+                cam.bgra if cam is not None else None,
+                boxes,
+                scene,
+                decision,
+                route,
+                hud,
+                ego_speed_mps=frame.ego.speed_mps,
+                layers=layers,
+            )
+        )
+
+    def close(self, summary: dict[str, object]) -> None:
+        self.decisions.close()
+        if self.video is not None:
+            self.video.close()
+        (self.out / "metrics.json").write_text(json.dumps(summary, indent=1) + "\n")
+        if self.series["t"]:
+            from report.run_report import write_timeline
+
+            infractions = summary.get("infractions", [])
+            assert isinstance(infractions, list)
+            write_timeline(
+                self.out / "timeline.png",
+                np.array(self.series["t"]),
+                np.array(self.series["v"]),
+                np.array(self.series["limit"], dtype=float),
+                np.array(self.series["target"]),
+                self.series["action"],
+                [(e["time_s"], e["kind"]) for e in infractions],
+                f"{self.title}: driving score {summary['driving_score']}",
+            )
+
+
+def _stack_layers(stack: PerceptionStack, ego: Pose) -> BevLayers:
+    """The stack's last LiDAR boxes and camera rays, moved into the current ego frame."""
+    from report.run_report import BevLayers
+
+    debug = stack.fusion.debug
+    boxes = [
+        LidarObject(
+            ego.inverse_transform_points(o.center_m[None, :])[0],
+            o.extent_m,
+            o.yaw_rad - ego.yaw_rad,
+            o.num_points,
+            o.class_hint,
+        )
+        for o in debug.lidar_objects_world
+    ]
+    rays = [
+        (
+            ego.inverse_transform_points(r.origin_m[None, :])[0],
+            ego.inverse_transform_points(r.end_m[None, :])[0],
+            r.object_class,
+        )
+        for r in debug.rays_world
+    ]
+    return BevLayers(boxes, rays)

@@ -1,0 +1,148 @@
+"""The perception stack in the loop: camera detector + LiDAR pipeline + BEV fusion,
+turning each ``SensorFrame`` into the ``BevScene`` the rules decide on.
+
+Sensors arrive at their own rates; the stack keeps each one's latest view. The
+detector runs on a camera frame only when a fusion cycle will use it (a new scan, or
+no recent scan), so a 20 Hz camera beside a 10 Hz LiDAR costs ten detections a second.
+With a new scan, what LiDAR sees and no camera box explains gets a second, closer look
+(``fusion/second_look.py``) before the fusion cycle.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from fusion.bev_fusion import BevFusion, CameraView, LidarView
+from fusion.config import FusionConfig, load_fusion_config
+from fusion.landmarks import KnownLandmark
+from fusion.second_look import look_again, sparse_probes
+from maps.landmarks import LightSpec, SignSpec
+from perception.camera_detector import CameraDetector
+from perception.lidar_pipeline import LidarPipeline, load_lidar_config
+from roadmind.messages import BevScene, CameraImage, ObjectClass, SensorFrame
+from sim.rig import RigConfig
+
+
+def known_landmarks(signs: Sequence[SignSpec], lights: Sequence[LightSpec]) -> list[KnownLandmark]:
+    """The map's signs and lights as fusion matches them (scenario-added signs are not
+    on the map, so callers leave them out)."""
+    out = [
+        KnownLandmark(
+            s.sign_id,
+            ObjectClass.TRAFFIC_SIGN,
+            s.position,
+            s.traffic_yaw_rad,
+            s.sign_type,
+            s.value,
+            s.unit,
+            s.text,
+        )
+        for s in signs
+    ]
+    out += [
+        KnownLandmark(lt.light_id, ObjectClass.TRAFFIC_LIGHT, lt.position, lt.traffic_yaw_rad)
+        for lt in lights
+    ]
+    return out
+
+
+@dataclass
+class StageTimes:
+    """Milliseconds per call of each stage, for benchmarks and the run summary."""
+
+    detector_ms: list[float] = field(default_factory=list)
+    lidar_ms: list[float] = field(default_factory=list)
+    fusion_ms: list[float] = field(default_factory=list)
+    second_look_ms: list[float] = field(default_factory=list)
+
+
+class PerceptionStack:
+    """``stack(frame) -> BevScene``; holds the models and the tracker across frames."""
+
+    def __init__(
+        self,
+        rig: RigConfig,
+        landmarks: Sequence[KnownLandmark] = (),
+        detector: CameraDetector | None = None,
+        lidar: LidarPipeline | None = None,
+        fusion: FusionConfig | None = None,
+    ) -> None:
+        self.detector = detector or CameraDetector()
+        self.lidar = lidar or LidarPipeline(load_lidar_config())
+        config = fusion or load_fusion_config()
+        self.fusion = BevFusion(
+            config, landmarks, [c.name for c in rig.cameras], lidar_expected=bool(rig.lidars)
+        )
+        self.times = StageTimes()
+        self._images: dict[str, CameraImage] = {}
+        self._views: dict[str, CameraView] = {}
+        self._scan: LidarView | None = None
+
+    def __call__(self, frame: SensorFrame) -> BevScene:
+        for image in frame.cameras:
+            self._images[image.name] = image
+        faults: list[str] = []
+        if frame.lidars:
+            scan = frame.lidars[0]  # one LiDAR feeds the pipeline; the rig's first
+            t0 = time.perf_counter()
+            try:
+                result = self.lidar.run(scan.points_xyzi, scan.sensor_to_ego)
+            except ValueError as err:  # a broken sweep (all NaN): the scene goes on without
+                faults.append(f"LiDAR {scan.name}: scan unusable ({err})")
+            else:
+                self._scan = LidarView(result, frame.ego.pose, scan.timestamp_s)
+            self.times.lidar_ms.append(_ms(t0))
+        max_age_s = self.fusion.config.timing.max_lidar_age_s
+        stale = self._scan is None or frame.timestamp_s - self._scan.timestamp_s > max_age_s
+        if (frame.lidars and not faults) or stale:
+            fresh = self._detect_new()
+            if frame.lidars and not faults and self.fusion.config.second_look.enabled:
+                self._look_again(fresh)
+        t0 = time.perf_counter()
+        scene = self.fusion.update(
+            frame.frame_id, frame.timestamp_s, frame.ego.pose, self._views, self._scan
+        )
+        self.times.fusion_ms.append(_ms(t0))
+        if faults:
+            scene = dataclasses.replace(scene, degraded=(*faults, *scene.degraded))
+        return scene
+
+    def _detect_new(self) -> list[str]:
+        """Detect in every camera frame not seen yet; their names."""
+        fresh = []
+        for name, image in self._images.items():
+            view = self._views.get(name)
+            if view is not None and view.image.timestamp_s == image.timestamp_s:
+                continue
+            t0 = time.perf_counter()
+            detections = self.detector.detect(image)
+            self.times.detector_ms.append(_ms(t0))
+            self._views[name] = CameraView(image, detections)
+            fresh.append(name)
+        return fresh
+
+    def _look_again(self, fresh: Sequence[str]) -> None:
+        """Upscaled crops around this scan's objects that no fresh camera box explains."""
+        if self._scan is None or not fresh:
+            return
+        t0 = time.perf_counter()
+        views = {n: (self._views[n].image, self._views[n].detections) for n in fresh}
+        scan, config = self._scan.result, self.fusion.config.second_look
+        probes = sparse_probes(scan.points_m, scan.height_m, scan.labels, scan.is_ground, config)
+        found = look_again(
+            views,
+            [*scan.objects, *probes],
+            self.detector.detect,
+            config,
+        )
+        for name, hits in found.items():
+            view = self._views[name]
+            self._views[name] = CameraView(view.image, (*view.detections, *hits))
+        self.times.second_look_ms.append(_ms(t0))
+
+
+def _ms(start_s: float) -> float:
+    return (time.perf_counter() - start_s) * 1000.0

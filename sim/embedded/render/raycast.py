@@ -1,0 +1,169 @@
+"""Ray casting against the world: one static Open3D scene built once per map
+(roads, props) and a small scene of the moving actors rebuilt every step.
+
+Rebuilding a BVH over the whole map each step would cost more than the rendering
+itself; the actors' scene has a few thousand triangles and rebuilds in well under
+a millisecond. Hits from both are merged by distance.
+
+Casts answer a triangle index per ray into the world's per-triangle tables (static
+triangles, then actor triangles, then one 'miss' row last, so a miss is index -1):
+sensors gather only the attributes they need, and the camera its per-triangle
+lit colour, instead of every attribute for every ray.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import open3d as o3d
+
+from sim.embedded.render.materials import ALBEDO, Material
+from sim.embedded.render.mesh import NO_TEXTURE, Mesh, TexturedFace, box_corners
+from sim.embedded.render.shading import side_light, triangle_normals
+from sim.lighting import Lighting
+
+MISS = -1  # table row of a ray that hits nothing (Open3D's invalid id as int32)
+
+
+def _scene(mesh: Mesh) -> o3d.t.geometry.RaycastingScene:
+    scene = o3d.t.geometry.RaycastingScene()
+    tmesh = o3d.t.geometry.TriangleMesh()
+    tmesh.vertex.positions = o3d.core.Tensor(mesh.vertices.astype(np.float32))
+    tmesh.triangle.indices = o3d.core.Tensor(mesh.triangles.astype(np.int32))
+    scene.add_triangles(tmesh)
+    return scene
+
+
+def fill_rays(rays: np.ndarray, origin: np.ndarray, rotation: np.ndarray, dirs: np.ndarray) -> None:
+    """Write (N, 6) float32 world rays from one origin (3,) and the sensor-frame unit
+    directions, planar (3, N) float64, rotated by ``rotation`` (3, 3). Column by column,
+    not a matmul: OpenBLAS threads linger spinning after one and slow Open3D's casting.
+    Summed in float64 so the rays match ``(dirs @ rotation.T).astype(float32)``."""
+    col = np.empty(dirs.shape[1])
+    for k in range(3):
+        rays[:, k] = origin[k]
+        np.multiply(dirs[0], rotation[k, 0], out=col)
+        col += dirs[1] * rotation[k, 1]
+        col += dirs[2] * rotation[k, 2]
+        rays[:, 3 + k] = col
+
+
+class _Layer:
+    """One BVH with its per-triangle attributes."""
+
+    def __init__(self, mesh: Mesh, albedo: np.ndarray | None = None) -> None:
+        self.scene = _scene(mesh)
+        self.num_triangles = mesh.num_triangles
+        albedo = ALBEDO[mesh.material] if albedo is None else albedo
+        self.albedo = np.asarray(albedo, np.float32).reshape(-1, 3)
+        self.material = mesh.material.astype(np.uint8)
+        self.object_id = mesh.object_id.astype(np.int32)
+        self.face_slot = mesh.face_slot.astype(np.int32)
+        self.normal, self.offset = triangle_normals(mesh.vertices, mesh.triangles)
+        self.light: np.ndarray | None = None  # (2, T, 3) once lighting is known
+
+    def cast(self, rays: o3d.core.Tensor) -> tuple[np.ndarray, np.ndarray]:
+        """Distances (N,) float32 and triangle index (N,) int32, -1 on a miss."""
+        result = self.scene.cast_rays(rays)
+        return result["t_hit"].numpy(), result["primitive_ids"].numpy().view(np.int32)
+
+    def shade(self, lighting: Lighting) -> None:
+        self.light = side_light(self.normal, self.material, lighting)
+
+
+class RaycastWorld:
+    """The static scene plus the current actors; ``cast`` answers (N, 6) rays."""
+
+    def __init__(self, static_mesh: Mesh) -> None:
+        self.static = _Layer(static_mesh)
+        self.faces: list[TexturedFace] = static_mesh.faces
+        self.num_static_triangles = static_mesh.num_triangles
+        self.dynamic: _Layer | None = None
+        self.actor_corners: list[np.ndarray] = []  # (8, 3) world AABB corners per actor
+        self.lighting: Lighting | None = None
+        self._merge()
+
+    def set_lighting(self, lighting: Lighting) -> None:
+        """Light every triangle's two sides for ``view_shading``."""
+        self.lighting = lighting
+        for layer in self._layers():
+            layer.shade(lighting)
+        self._merge()
+
+    def set_actors(self, meshes: list[Mesh], albedos: list[np.ndarray]) -> None:
+        """Replace the actors' layer; meshes already in world coordinates."""
+        if not meshes:
+            self.dynamic = None
+            self.actor_corners = []
+            self._merge()
+            return
+        offsets = np.cumsum([0] + [m.vertices.shape[0] for m in meshes[:-1]])
+        merged = Mesh(
+            np.concatenate([m.vertices for m in meshes]),
+            np.concatenate([m.triangles + o for m, o in zip(meshes, offsets, strict=True)]),
+            np.concatenate([m.material for m in meshes]),
+            np.concatenate([m.object_id for m in meshes]),
+            np.full(sum(m.num_triangles for m in meshes), NO_TEXTURE, np.int32),
+        )
+        self.dynamic = _Layer(merged, np.concatenate(albedos).astype(np.float32))
+        if self.lighting is not None:
+            self.dynamic.shade(self.lighting)
+        self.actor_corners = [
+            box_corners(m.vertices.min(axis=0), m.vertices.max(axis=0)) for m in meshes
+        ]
+        self._merge()
+
+    def _layers(self) -> list[_Layer]:
+        return [self.static] if self.dynamic is None else [self.static, self.dynamic]
+
+    def _merge(self) -> None:
+        """Per-triangle tables over all layers, indexed by ``cast_rays``' answer."""
+        layers = self._layers()
+
+        def cat(name: str, miss: np.ndarray) -> np.ndarray:
+            return np.concatenate([getattr(layer, name) for layer in layers] + [miss])
+
+        self.material = cat("material", np.array([Material.SKY], np.uint8))
+        self.object_id = cat("object_id", np.zeros(1, np.int32))
+        self.face_slot = cat("face_slot", np.array([NO_TEXTURE], np.int32))
+        self.normal = cat("normal", np.zeros((1, 3), np.float32))
+        self.albedo = cat("albedo", np.zeros((1, 3), np.float32))
+        self._offset = cat("offset", np.zeros(1))
+        self._lit: tuple[np.ndarray, np.ndarray] | None = None  # (2, M, 3) light, colour
+        if self.lighting is not None:
+            lights = [layer.light for layer in layers if layer.light is not None]
+            light = np.concatenate([*lights, np.zeros((2, 1, 3), np.float32)], axis=1)
+            self._lit = light, light * self.albedo
+
+    def view_shading(self, origin: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per-triangle (M, 3) lit colour (albedo * light) and light of the side facing
+        ``origin``: a camera there sees only that side of each triangle."""
+        assert self._lit is not None, "set_lighting first"
+        light, colour = self._lit
+        back = (self.normal @ origin.astype(np.float64) <= self._offset)[:, None]
+        return np.where(back, colour[1], colour[0]), np.where(back, light[1], light[0])
+
+    def cast_rays(
+        self, rays: np.ndarray, dynamic_rays: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(N, 6) float32 C-contiguous rays (origin, unit direction) -> distances (N,),
+        inf on a miss, and table rows (N,) int32, ``MISS`` on a miss. ``dynamic_rays``
+        (indices) limits the actors' layer to the rays that can reach an actor at all."""
+        tensor = o3d.core.Tensor.from_numpy(rays)  # shares memory: no copy of the rays
+        t, index = self.static.cast(tensor)
+        layer = self.dynamic
+        if layer is None:
+            return t, index
+        if dynamic_rays is None:
+            t_dyn, prim = layer.cast(tensor)
+            near = t_dyn < t
+            nearer = np.flatnonzero(near)
+        else:
+            if dynamic_rays.size == 0:
+                return t, index
+            sub = o3d.core.Tensor.from_numpy(np.ascontiguousarray(rays[dynamic_rays]))
+            t_dyn, prim = layer.cast(sub)
+            near = t_dyn < t[dynamic_rays]
+            nearer = dynamic_rays[near]
+        t[nearer] = t_dyn[near]
+        index[nearer] = prim[near] + self.num_static_triangles
+        return t, index

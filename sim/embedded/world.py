@@ -1,0 +1,400 @@
+"""The embedded world: CARLA's OpenDRIVE roads through ``carla.Map``, actors moved
+in Python, camera and LiDAR ray-cast with Open3D. No server; deterministic under a
+seed. Implements the World protocol (reset / step / close, context manager)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import carla
+import numpy as np
+
+from maps.crosswalks import crosswalk_polygons
+from maps.landmarks import LightSpec, SignSpec, map_landmarks
+from maps.lane_path import LanePath
+from maps.road_map import RoadMap, load_road_map, resolve_map_path
+from maps.routes import RoutePlanner, random_lane_walk
+from roadmind.frames import Pose
+from roadmind.messages import (
+    CameraImage,
+    EgoState,
+    GroundTruth,
+    LidarScan,
+    LightState,
+    ObjectClass,
+    SensorFrame,
+    VehicleControl,
+)
+from roadmind.rates import PHYSICS_HZ
+from roadmind.units import kmh_to_mps
+from sim.embedded.actors import CLOTHES, Body, EgoCar, NpcCar, Walker
+from sim.embedded.ground_truth import GtObject, boxes_2d
+from sim.embedded.lane_driver import LaneDriver, Obstacle
+from sim.embedded.render import props, road_mesh
+from sim.embedded.render.camera import Camera
+from sim.embedded.render.lidar import Lidar
+from sim.embedded.render.mesh import Mesh, MeshBuilder, box_corners
+from sim.embedded.render.raycast import RaycastWorld
+from sim.embedded.render.textures import TextureAtlas
+from sim.embedded.traffic_lights import LightController
+from sim.embedded.vehicle_dynamics import BicycleState
+from sim.lighting import Lighting
+from sim.placement import (
+    NPC_PATH_M,
+    PAINTS,
+    crossing_path,
+    pose_at,
+    scenario_signs,
+    triggered,
+    waypoint_at,
+)
+from sim.rig import RigConfig
+from sim.scenario import PedestrianActor, Scenario, VehicleActor
+from sim.world import DriveMap
+
+SIGN_ID_BASE = 1_000_000  # object ids: actors below, signs and lights above
+LIGHT_ID_BASE = 2_000_000
+
+
+@dataclass
+class StaticWorld:
+    """Everything built once per (map, scenario signs): geometry, props, planner."""
+
+    road_map: RoadMap
+    signs: list[SignSpec]
+    lights: list[LightSpec]
+    raycast: RaycastWorld
+    atlas: TextureAtlas
+    light_tiles: dict[LightState, int]
+    light_slots: dict[int, int]  # light id -> face slot
+    prop_objects: list[GtObject]
+    crosswalks: list[np.ndarray]
+    planner: RoutePlanner
+    skipped_landmarks: list[str]
+
+
+def build_static_world(scenario: Scenario) -> StaticWorld:
+    base = scenario.source.parent if scenario.source else None
+    road_map = load_road_map(resolve_map_path(scenario.map, base))
+    signs, lights, skipped = map_landmarks(road_map)
+    signs += scenario_signs(road_map, scenario)
+    builder = MeshBuilder()
+    road_mesh.add_roads(builder, road_map)
+    crosswalks = crosswalk_polygons(road_map.carla_map)
+    road_mesh.add_crosswalks(builder, crosswalks)
+    atlas = TextureAtlas()
+    tiles = props.light_tiles(atlas)
+    light_slots = {}
+    for i, sign in enumerate(signs):
+        props.add_sign(builder, atlas, sign, SIGN_ID_BASE + i)
+    for i, light in enumerate(lights):
+        light_slots[light.light_id] = props.add_light(
+            builder, light, tiles[LightState.RED], LIGHT_ID_BASE + i
+        )
+    partial = builder.build()
+    road_mesh.add_ground(builder, partial.vertices)
+    mesh = builder.build()
+    prop_objects = [
+        _prop_object(mesh, SIGN_ID_BASE + i, ObjectClass.TRAFFIC_SIGN) for i in range(len(signs))
+    ] + [
+        _prop_object(mesh, LIGHT_ID_BASE + i, ObjectClass.TRAFFIC_LIGHT) for i in range(len(lights))
+    ]
+    return StaticWorld(
+        road_map,
+        signs,
+        lights,
+        RaycastWorld(mesh),
+        atlas,
+        tiles,
+        light_slots,
+        prop_objects,
+        crosswalks,
+        RoutePlanner(road_map.carla_map),
+        skipped,
+    )
+
+
+def _prop_object(mesh: Mesh, object_id: int, object_class: ObjectClass) -> GtObject:
+    sel = mesh.object_id == object_id
+    tris = mesh.triangles[sel]
+    used, inverse = np.unique(tris, return_inverse=True)
+    verts = mesh.vertices[used]
+    local = Mesh(
+        verts,
+        inverse.reshape(-1, 3).astype(np.int32),
+        mesh.material[sel],
+        mesh.object_id[sel],
+        mesh.face_slot[sel],
+    )
+    return GtObject(object_id, object_class, local, box_corners(verts.min(0), verts.max(0)))
+
+
+class EmbeddedWorld:
+    """``with EmbeddedWorld(rig) as world: frame = world.reset(scenario, seed)``."""
+
+    def __init__(self, rig: RigConfig | None = None, ground_truth: bool = True) -> None:
+        self.rig_override = rig
+        self.want_ground_truth = ground_truth
+        self.static: StaticWorld | None = None
+        self._static_key: tuple | None = None
+
+    def __enter__(self) -> EmbeddedWorld:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.static = None
+        self._static_key = None
+
+    def drive_map(self) -> DriveMap:
+        st = self.static
+        assert st is not None, "reset() first"
+        poles = [s.position[:2] for s in st.signs] + [lt.position[:2] for lt in st.lights]
+        return DriveMap(
+            st.road_map.carla_map,
+            self.route,
+            self.ego.body.extent_m.copy(),
+            tuple(st.signs),
+            tuple(st.lights),
+            np.array(poles).reshape(-1, 2),
+        )
+
+    # ------------------------------------------------------------------ setup
+    def reset(self, scenario: Scenario, seed: int | None = None) -> SensorFrame:
+        key = (
+            str(scenario.source),
+            scenario.map,
+            tuple(s.model_dump_json() for s in scenario.signs),
+        )
+        if self.static is None or self._static_key != key:
+            self.static = build_static_world(scenario)
+            self._static_key = key
+        self.scenario = scenario
+        self.seed = scenario.seed if seed is None else seed
+        self.rng = np.random.default_rng(self.seed)
+        self.rig = self.rig_override or scenario.resolve_rig()
+        self.cameras = [Camera(c) for c in self.rig.cameras]
+        self.lidars = [Lidar(c) for c in self.rig.lidars]
+        self.lighting = Lighting.from_config(scenario.lighting)
+        self.light_controller = LightController(self.static.lights, scenario.traffic_lights)
+        self.frame_id = 0
+        self.time_s = 0.0
+        self._spawn()
+        return self._observe()
+
+    def _spawn(self) -> None:
+        st = self.static
+        assert st is not None
+        rm = st.road_map
+        ego_cfg = self.scenario.ego
+        start_wp = waypoint_at(rm, ego_cfg.start, "ego.start", carla.LaneType.Driving)
+        if ego_cfg.route is not None:
+            goal_wp = waypoint_at(rm, ego_cfg.route.goal, "ego.route.goal", carla.LaneType.Driving)
+            route = st.planner.plan(start_wp, goal_wp, "ego.route.goal")
+        else:
+            route = random_lane_walk(start_wp, NPC_PATH_M, self.rng)
+        self.route = LanePath.from_waypoints(route)
+        pose = pose_at(start_wp, ego_cfg.start)
+        speed = kmh_to_mps(ego_cfg.speed_kmh)
+        self.ego = EgoCar(
+            0,
+            Body.vehicle(ego_cfg.model, np.array(PAINTS[1])),
+            pose,
+            speed,
+            state=BicycleState(pose.x_m, pose.y_m, pose.yaw_rad, speed),
+        )
+        self.npcs: list[NpcCar] = []
+        self.walkers: list[Walker] = []
+        self._actor_gt: dict[int, GtObject] = {}
+        for i, actor in enumerate(self.scenario.actors):
+            field = f"actors.{i}.start"
+            if isinstance(actor, VehicleActor):
+                self.npcs.append(self._spawn_vehicle(i + 1, actor, field))
+            else:
+                self.walkers.append(self._spawn_walker(i + 1, actor, field))
+        for mover in [*self.npcs, *self.walkers]:
+            ext = mover.body.extent_m
+            corners = box_corners(
+                np.array([-ext[0], -ext[1], 0.0]), np.array([ext[0], ext[1], 2 * ext[2]])
+            )
+            self._actor_gt[mover.actor_id] = GtObject(
+                mover.actor_id, mover.body.object_class, mover.body.mesh, corners
+            )
+
+    def _spawn_vehicle(self, actor_id: int, cfg: VehicleActor, field: str) -> NpcCar:
+        st = self.static
+        assert st is not None
+        wp = waypoint_at(st.road_map, cfg.start, field, carla.LaneType.Driving)
+        path = LanePath.from_waypoints(random_lane_walk(wp, NPC_PATH_M, self.rng))
+        paint = np.array(cfg.color) if cfg.color else PAINTS[int(self.rng.integers(len(PAINTS)))]
+        driver = LaneDriver.on_path(path, kmh_to_mps(cfg.speed_kmh), st.signs, st.lights)
+        npc = NpcCar(
+            actor_id,
+            Body.vehicle(cfg.model, np.asarray(paint, float)),
+            pose_at(wp, cfg.start),
+            0.0,
+            driver=driver,
+            trigger=cfg.trigger,
+            brake_at_s=cfg.brake_at_s,
+            brake_for_s=cfg.brake_for_s,
+            active=cfg.behaviour == "drive" and cfg.trigger is None,
+            parked=cfg.behaviour == "parked",
+        )
+        npc.speed_mps = kmh_to_mps(cfg.speed_kmh) if npc.active else 0.0
+        npc.place()
+        return npc
+
+    def _spawn_walker(self, actor_id: int, cfg: PedestrianActor, field: str) -> Walker:
+        st = self.static
+        assert st is not None
+        any_lane = carla.LaneType.Sidewalk | carla.LaneType.Driving | carla.LaneType.Shoulder
+        wp = waypoint_at(st.road_map, cfg.start, field, any_lane)
+        start = pose_at(wp, cfg.start)
+        origin = start.translation
+        if cfg.behaviour == "cross":
+            path = crossing_path(
+                st.crosswalks,
+                origin,
+                cfg.crosswalk,
+                field.replace("start", "crosswalk"),
+                st.road_map.name,
+            )
+        elif cfg.behaviour == "walk":
+            lane_wps = random_lane_walk(wp, 200.0, self.rng)
+            path = np.array(
+                [
+                    [w.transform.location.x, w.transform.location.y, w.transform.location.z]
+                    for w in lane_wps
+                ]
+            )
+            path[0] = origin
+        else:
+            path = np.array([origin, origin])
+        path[:, 2] += road_mesh.SIDEWALK_HEIGHT_M * (wp.lane_type == carla.LaneType.Sidewalk)
+        clothes = CLOTHES[int(self.rng.integers(len(CLOTHES)))]
+        walker = Walker(
+            actor_id,
+            Body.pedestrian(cfg.size, clothes),
+            start,
+            0.0,
+            path=path,
+            walk_speed_mps=cfg.speed_mps,
+            trigger=cfg.trigger,
+        )
+        walker.pose = Pose(*path[0], 0.0, 0.0, start.yaw_rad)
+        return walker
+
+    # ------------------------------------------------------------------ stepping
+    def step(self, control: VehicleControl) -> SensorFrame:
+        st = self.static
+        assert st is not None, "reset() first"
+        dt = 1.0 / PHYSICS_HZ
+        self.time_s += dt
+        self.frame_id += 1
+        ground = st.road_map.carla_map.get_waypoint(
+            carla.Location(self.ego.state.x_m, self.ego.state.y_m, self.ego.pose.z_m),
+            project_to_road=True,
+        )
+        ground_z = ground.transform.location.z if ground is not None else self.ego.pose.z_m
+        self.ego.apply(control, dt, ground_z)
+        states = self.light_controller.states(self.time_s)
+        self._move_npcs(dt, states)
+        for walker in self.walkers:
+            walker.advance(dt, self.time_s, self.ego.xy)
+        return self._observe()
+
+    def _move_npcs(self, dt: float, states: dict[int, LightState]) -> None:
+        others = [self.ego, *self.npcs, *self.walkers]
+        for npc in self.npcs:
+            if npc.parked:
+                continue
+            if not npc.active:
+                npc.active = triggered(npc.trigger, self.time_s, self.ego.xy, npc.xy)
+                if not npc.active:
+                    continue
+                npc.speed_mps = npc.driver.desired_speed_mps if npc.trigger is None else 0.0
+            assert npc.driver is not None
+            if _braking(npc, self.time_s):
+                accel = -6.0
+            else:
+                obstacles = [
+                    Obstacle(o.xy, o.speed_mps, float(o.body.extent_m[0]))
+                    for o in others
+                    if o is not npc
+                ]
+                accel = npc.driver.accel(
+                    npc.s_m,
+                    npc.speed_mps,
+                    self.time_s,
+                    states,
+                    obstacles,
+                    float(npc.body.extent_m[0]),
+                )
+            accel = max(accel, -8.0)
+            npc.speed_mps = max(0.0, npc.speed_mps + accel * dt)
+            npc.s_m += npc.speed_mps * dt
+            npc.place()
+
+    # ------------------------------------------------------------------ sensing
+    def _observe(self) -> SensorFrame:
+        st = self.static
+        assert st is not None
+        states = self.light_controller.states(self.time_s)
+        for light_id, slot in st.light_slots.items():
+            st.raycast.faces[slot].tile = st.light_tiles[states[light_id]]
+        movers = [*self.npcs, *self.walkers]
+        st.raycast.set_actors([m.world_mesh() for m in movers], [m.body.albedo for m in movers])
+        cams, boxes = [], {}
+        gt_objects = self._gt_objects(movers) if self.want_ground_truth else []
+        for cam in self.cameras:
+            if not self._due(cam.config.rate_hz):
+                continue
+            render = cam.render(st.raycast, self.ego.pose, self.lighting, st.atlas, self.rng)
+            cams.append(
+                CameraImage(
+                    cam.config.name, render.bgra, cam.config.fov_deg, cam.mount, self.time_s
+                )
+            )
+            if self.want_ground_truth:
+                boxes[cam.config.name] = boxes_2d(
+                    cam, cam.world_pose(self.ego.pose), render.object_id, gt_objects
+                )
+        scans = [
+            LidarScan(
+                lidar.config.name,
+                lidar.scan(st.raycast, self.ego.pose, self.rng),
+                lidar.mount,
+                self.time_s,
+            )
+            for lidar in self.lidars
+            if self._due(lidar.config.rate_hz)
+        ]
+        truth = None
+        if self.want_ground_truth:
+            truth = GroundTruth(
+                tuple(m.truth() for m in movers),
+                boxes,
+                tuple(s.truth() for s in st.signs),
+                tuple(lt.truth(states[lt.light_id]) for lt in st.lights),
+            )
+        e = self.ego.state
+        ego = EgoState(self.ego.pose, e.speed_mps, e.accel_mps2, e.yaw_rate_rps, e.steer_rad)
+        return SensorFrame(self.frame_id, self.time_s, ego, tuple(cams), tuple(scans), truth)
+
+    def _due(self, rate_hz: float) -> bool:
+        every = max(1, round(PHYSICS_HZ / rate_hz))
+        return self.frame_id % every == 0
+
+    def _gt_objects(self, movers: list[NpcCar | Walker]) -> list[tuple[GtObject, Pose]]:
+        assert self.static is not None
+        props = [(o, Pose()) for o in self.static.prop_objects]
+        return props + [(self._actor_gt[m.actor_id], m.pose) for m in movers]
+
+
+def _braking(npc: NpcCar, time_s: float) -> bool:
+    """Inside a scripted hard stop (lead-vehicle braking)."""
+    if npc.brake_at_s is None or time_s < npc.brake_at_s:
+        return False
+    return npc.brake_for_s is None or time_s < npc.brake_at_s + npc.brake_for_s

@@ -1,0 +1,125 @@
+"""Places a scenario names, read on whatever map a world loaded: lane points and world
+points to waypoints and poses, a pedestrian's walk over a crosswalk, the scenario's
+extra signs. Every world uses these, so a scenario means the same everywhere."""
+
+from __future__ import annotations
+
+import math
+
+import carla
+import numpy as np
+
+from maps.landmarks import SignSpec
+from maps.road_map import RoadMap
+from maps.stop_lines import StopLine
+from roadmind.errors import UserError
+from roadmind.frames import Pose
+from roadmind.messages import SignType
+from sim.scenario import Place, Scenario, Trigger
+
+SCENARIO_SIGN_ID_BASE = 900_000  # ids for scenario-added signs, clear of map landmark ids
+NPC_PATH_M = 400.0  # how far ahead a driving car's lane path is planned
+# vehicle paints (RGB in [0, 1]) for cars whose scenario names no colour; the ego wears [1]
+PAINTS = np.array(
+    [
+        (0.75, 0.08, 0.08),
+        (0.08, 0.2, 0.6),
+        (0.85, 0.85, 0.85),
+        (0.1, 0.1, 0.1),
+        (0.55, 0.57, 0.6),
+        (0.9, 0.75, 0.1),
+        (0.1, 0.45, 0.2),
+        (0.35, 0.2, 0.12),
+    ]
+)
+
+
+def scenario_signs(road_map: RoadMap, scenario: Scenario) -> list[SignSpec]:
+    out = []
+    for i, sign in enumerate(scenario.signs):
+        field = f"signs.{i}.at"
+        wp = waypoint_at(road_map, sign.at, field, carla.LaneType.Driving)
+        tr = wp.transform
+        yaw = math.radians(tr.rotation.yaw)
+        right = np.array([-math.sin(yaw), math.cos(yaw), 0.0])
+        center = np.array([tr.location.x, tr.location.y, tr.location.z])
+        stop_lines = [StopLine(wp.road_id, wp.lane_id, center, yaw)]
+        out.append(
+            SignSpec(
+                SCENARIO_SIGN_ID_BASE + i,
+                SignType(sign.type),
+                center + right * sign.side_offset_m,
+                yaw,
+                sign.value,
+                sign.unit,
+                sign.text,
+                stop_lines,
+                on_map=False,
+            )
+        )
+    return out
+
+
+def waypoint_at(
+    road_map: RoadMap, place: Place, field: str, lane_type: carla.LaneType
+) -> carla.Waypoint:
+    if place.road is not None:
+        assert place.lane is not None and place.s_m is not None
+        return road_map.lane_point(place.road, place.lane, place.s_m, field)
+    assert place.x_m is not None and place.y_m is not None
+    wp = road_map.carla_map.get_waypoint(
+        carla.Location(place.x_m, place.y_m, 0.0), project_to_road=False, lane_type=lane_type
+    )
+    if wp is None:
+        raise UserError(
+            f"{field}: ({place.x_m}, {place.y_m}) is off the road "
+            f"(not on a {str(lane_type).lower()} lane of map {road_map.name!r})"
+        )
+    return wp
+
+
+def pose_at(wp: carla.Waypoint, place: Place) -> Pose:
+    loc = wp.transform.location
+    yaw = wp.transform.rotation.yaw if place.yaw_deg is None else place.yaw_deg
+    if place.x_m is not None and place.y_m is not None:
+        return Pose.from_carla_degrees(place.x_m, place.y_m, loc.z, 0.0, 0.0, yaw)
+    return Pose.from_carla_degrees(loc.x, loc.y, loc.z, 0.0, 0.0, yaw)
+
+
+def crossing_path(
+    crosswalks: list[np.ndarray], origin: np.ndarray, index: int | None, field: str, map_name: str
+) -> np.ndarray:
+    """(4, 3) walk from ``origin`` to the near end of a crosswalk, across it and 1.5 m on;
+    the nearest crosswalk when ``index`` is None."""
+    if not crosswalks:
+        raise UserError(f"{field}: map {map_name!r} has no crosswalks")
+    if index is None:
+        index = int(np.argmin([np.linalg.norm(p[:, :2].mean(0) - origin[:2]) for p in crosswalks]))
+    if index >= len(crosswalks):
+        raise UserError(
+            f"{field}: crosswalk {index} does not exist "
+            f"(map has {len(crosswalks)}: 0..{len(crosswalks) - 1})"
+        )
+    poly = crosswalks[index]
+    center = poly[:, :2].mean(0)
+    _, _, vt = np.linalg.svd(poly[:, :2] - center)
+    along = (poly[:, :2] - center) @ vt[0]
+    ends = [center + vt[0] * along.min(), center + vt[0] * along.max()]
+    if np.linalg.norm(ends[1] - origin[:2]) < np.linalg.norm(ends[0] - origin[:2]):
+        ends.reverse()
+    z = float(poly[:, 2].mean())
+    beyond = ends[1] + vt[0] * np.sign((ends[1] - ends[0]) @ vt[0]) * 1.5
+    return np.array([origin, [*ends[0], z], [*ends[1], z], [*beyond, z]])
+
+
+def triggered(
+    trigger: Trigger | None, time_s: float, ego_xy: np.ndarray, own_xy: np.ndarray
+) -> bool:
+    if trigger is None:
+        return True
+    if trigger.time_s is not None and time_s >= trigger.time_s:
+        return True
+    return (
+        trigger.ego_within_m is not None
+        and float(np.linalg.norm(ego_xy - own_xy)) <= trigger.ego_within_m
+    )
