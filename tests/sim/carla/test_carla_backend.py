@@ -39,7 +39,7 @@ from sim.carla.server import CarlaServer
 from sim.rig import CameraConfig, LidarConfig, RigConfig
 from sim.scenario import Scenario, load_scenario
 
-TOWN01 = Path(__file__).resolve().parents[3] / "shared" / "maps" / "Town01.xodr"
+TOWN01 = Path(__file__).resolve().parents[4] / "shared" / "maps" / "Town01.xodr"
 RIG = RigConfig(
     cameras=[CameraConfig(name="front", width_px=32, height_px=18, fov_deg=90.0, rate_hz=20.0)],
     lidars=[LidarConfig(name="top", channels=4, columns=16, rate_hz=10.0)],

@@ -10,7 +10,7 @@ from roadmind.messages import ObjectClass, VehicleControl
 from sim.embedded.world import EmbeddedWorld
 from sim.scenario import Scenario
 
-TOWN01 = Path(__file__).resolve().parents[3] / "shared" / "maps" / "Town01.xodr"
+TOWN01 = Path(__file__).resolve().parents[4] / "shared" / "maps" / "Town01.xodr"
 
 
 @pytest.mark.skipif(not TOWN01.exists(), reason="CARLA town maps not beside the checkout")
