@@ -37,7 +37,7 @@ class SignSpec:
         return SignTruth(
             self.sign_id,
             self.sign_type,
-            Pose(*self.position, 0.0, 0.0, self.traffic_yaw_rad),
+            _pole_pose(self.position, self.traffic_yaw_rad),
             self.value,
             self.unit,
             self.text,
@@ -56,8 +56,13 @@ class LightSpec:
 
     def truth(self, state: LightState) -> LightTruth:
         return LightTruth(
-            self.light_id, state, Pose(*self.position, 0.0, 0.0, self.traffic_yaw_rad), self.phase
+            self.light_id, state, _pole_pose(self.position, self.traffic_yaw_rad), self.phase
         )
+
+
+def _pole_pose(position: np.ndarray, traffic_yaw_rad: float) -> Pose:
+    x, y, z = (float(v) for v in position)
+    return Pose(x, y, z, 0.0, 0.0, traffic_yaw_rad)
 
 
 def map_landmarks(road_map: RoadMap) -> tuple[list[SignSpec], list[LightSpec], list[str]]:
@@ -75,10 +80,10 @@ def map_landmarks(road_map: RoadMap) -> tuple[list[SignSpec], list[LightSpec], l
         yaw = math.radians(lm.transform.rotation.yaw)
         lm_id = int(lm.id)
         if lm.type == SIGNAL_TRAFFIC_LIGHT:
-            spec = lights.setdefault(lm_id, LightSpec(lm_id, position, yaw))
+            light = lights.setdefault(lm_id, LightSpec(lm_id, position, yaw))
             junction, phase = road_map.light_phases.get(lm_id, (-1, -1))
-            spec.junction_id, spec.phase = junction, phase
-            spec.stop_lines += landmark_stop_lines(road_map.carla_map, lm)
+            light.junction_id, light.phase = junction, phase
+            light.stop_lines += landmark_stop_lines(road_map.carla_map, lm)
         elif lm.type in SIGN_TYPES:
             spec = signs.get(lm_id)
             if spec is None:

@@ -76,8 +76,8 @@ class LanePath:
         """Arc length and signed lateral offset (right positive) of the closest point."""
         lo, hi = 0, len(self.s) - 1
         if s_hint is not None:
-            lo = int(max(0, np.searchsorted(self.s, s_hint - window_m) - 1))
-            hi = int(min(len(self.s) - 1, np.searchsorted(self.s, s_hint + window_m) + 1))
+            lo = max(0, int(np.searchsorted(self.s, s_hint - window_m)) - 1)
+            hi = min(len(self.s) - 1, int(np.searchsorted(self.s, s_hint + window_m)) + 1)
         a = self.points[lo:hi, :2]
         b = self.points[lo + 1 : hi + 1, :2]
         if len(a) == 0:

@@ -28,7 +28,7 @@ import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -166,10 +166,12 @@ class CameraDetector:
     def _predict(self, bgr: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(N, 4) xyxy px, (N,) model class, (N,) score."""
         imgsz = self.input_hw(*bgr.shape[:2])
+        result: Any  # ultralytics' annotations do not narrow to one Results with boxes
         with quiet_ultralytics():  # the first call of an ONNX model announces its runtime
-            result = self.model.predict(
+            results: Any = self.model.predict(
                 bgr, imgsz=imgsz, conf=self.conf, iou=self.iou, verbose=False, device="cpu"
-            )[0]
+            )
+            result = results[0]
         boxes = result.boxes
         return (
             boxes.xyxy.cpu().numpy().astype(np.float64),

@@ -296,7 +296,7 @@ def ground_heights(
     ij = np.floor((xyz[:, :2] - center_xy + half_size_m) / cfg.cell_m).astype(np.int64)
     np.clip(ij, 0, n - 1, out=ij)
     flat = ij[:, 0] * n + ij[:, 1]
-    lowest = np.full(n * n, np.inf)
+    lowest: np.ndarray = np.full(n * n, np.inf)
     np.minimum.at(lowest, flat, xyz[:, 2])
     lowest = lowest.reshape(n, n)
     window = 2 * round(cfg.window_m / cfg.cell_m / 2.0) + 1

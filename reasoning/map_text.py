@@ -448,8 +448,8 @@ class _Note:
                 spans.append((match.start(), _MON_FRI))
                 continue
             first, last = WEEKDAYS.index(match["a"][:3]), WEEKDAYS.index(match["b"][:3])
-            days = [WEEKDAYS[(first + i) % 7] for i in range((last - first) % 7 + 1)]
-            spans.append((match.start(), frozenset(days)))
+            run = [WEEKDAYS[(first + i) % 7] for i in range((last - first) % 7 + 1)]
+            spans.append((match.start(), frozenset(run)))
         for match in self.take(_DAY_LIST_RE):
             days = frozenset(m.group(0)[:3] for m in re.finditer(_DAY, match.group(0)))
             spans.append((match.start(), days))
@@ -465,10 +465,10 @@ class _Note:
         excluded: set[str] = set()
         for start, days in spans:
             (excluded if _EXCEPT_RE.search(self.norm[:start]) else included).update(days)
-        days = frozenset(included or _ALL_DAYS) - excluded
-        if not days:
+        in_force = frozenset(included or _ALL_DAYS) - excluded
+        if not in_force:
             self.fail("the weekday rules leave no day on which the cap applies")
-        return days
+        return in_force
 
     # conditions
 

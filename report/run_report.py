@@ -540,9 +540,14 @@ def write_timeline(
 
     ax.legend(loc="upper left", fontsize=8)
     seen = list(dict.fromkeys(parsed))
-    handles = [Patch(color=tuple(c / 255 for c in ACTION_COLORS[a]), label=a.value) for a in seen]
+    handles = [Patch(color=_rgb01(ACTION_COLORS[a]), label=a.value) for a in seen]
     if handles:
         # below the band, outside the axes, so it never hides speeds or infraction labels
         fig.legend(handles=handles, loc="outside lower center", fontsize=8, ncols=len(handles))
     fig.savefig(Path(path), format="png")
     fig.clear()  # a Figure without pyplot is never registered, so clearing frees it all
+
+
+def _rgb01(rgb: tuple[int, int, int]) -> tuple[float, float, float]:
+    """0-255 colour -> matplotlib's 0-1."""
+    return (rgb[0] / 255, rgb[1] / 255, rgb[2] / 255)

@@ -51,7 +51,7 @@ def _messages(model: type[BaseModel], exc: ValidationError, source: str) -> list
     errors = [(tuple(p for p in e["loc"] if "[" not in str(p)), e) for e in exc.errors()]
     missing = {loc for loc, e in errors if e["type"] == "missing"}
     meant: set[tuple] = set()
-    lines: list[str] = []
+    lines: list[tuple[tuple[int | str, ...], str]] = []
     seen: set[tuple] = set()
     for loc, err in errors:
         if err["type"] == "extra_forbidden":

@@ -259,7 +259,11 @@ def _place_in_view(
 def _ego_place(road_map: RoadMap, signs: list[SignConfig], rng: np.random.Generator) -> Place:
     """Usually on the approach to a light or sign (map or extra), 2.5-60 m before it:
     up to the stop line, where a near-corner light looms large in a wide camera."""
-    targets = [(s.at.road, s.at.lane, s.at.s_m) for s in signs]
+    targets: list[tuple[int, int, float]] = [
+        (s.at.road, s.at.lane, s.at.s_m)
+        for s in signs
+        if s.at.road is not None and s.at.lane is not None and s.at.s_m is not None
+    ]
     for lm in road_map.carla_map.get_all_landmarks():
         for a, b in lm.get_lane_validities():
             targets += [

@@ -283,7 +283,8 @@ class EmbeddedWorld:
             walk_speed_mps=cfg.speed_mps,
             trigger=cfg.trigger,
         )
-        walker.pose = Pose(*path[0], 0.0, 0.0, start.yaw_rad)
+        x, y, z = (float(v) for v in path[0])
+        walker.pose = Pose(x, y, z, 0.0, 0.0, start.yaw_rad)
         return walker
 
     # ------------------------------------------------------------------ stepping
@@ -314,6 +315,7 @@ class EmbeddedWorld:
                 npc.active = triggered(npc.trigger, self.time_s, self.ego.xy, npc.xy)
                 if not npc.active:
                     continue
+                assert npc.driver is not None
                 npc.speed_mps = npc.driver.desired_speed_mps if npc.trigger is None else 0.0
             assert npc.driver is not None
             if _braking(npc, self.time_s):
@@ -344,7 +346,7 @@ class EmbeddedWorld:
         states = self.light_controller.states(self.time_s)
         for light_id, slot in st.light_slots.items():
             st.raycast.faces[slot].tile = st.light_tiles[states[light_id]]
-        movers = [*self.npcs, *self.walkers]
+        movers: list[NpcCar | Walker] = [*self.npcs, *self.walkers]
         st.raycast.set_actors([m.world_mesh() for m in movers], [m.body.albedo for m in movers])
         cams, boxes = [], {}
         gt_objects = self._gt_objects(movers) if self.want_ground_truth else []

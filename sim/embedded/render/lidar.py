@@ -37,11 +37,11 @@ class Lidar:
         cfg = self.config
         keep = np.flatnonzero(t < cfg.range_m)
         if cfg.dropout > 0:
-            keep = keep[rng.random(t.shape[0])[keep] >= cfg.dropout]
+            keep = keep[rng.random(size=(t.shape[0],))[keep] >= cfg.dropout]
         rows = index[keep]
         t = t[keep]
         if cfg.range_noise_std_m > 0:
-            t = t + rng.normal(0.0, cfg.range_noise_std_m, t.shape[0]).astype(np.float32)
+            t = t + rng.normal(0.0, cfg.range_noise_std_m, size=(t.shape[0],)).astype(np.float32)
         cos_incidence = np.abs(np.einsum("ij,ij->i", world.normal[rows], rays[keep, 3:]))
         intensity = (
             REFLECTIVITY[world.material[rows]]

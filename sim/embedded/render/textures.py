@@ -26,13 +26,14 @@ LAMP_ON = {"red": (255, 40, 30), "yellow": (255, 190, 20), "green": (40, 255, 11
 LAMP_OFF = {"red": (70, 20, 18), "yellow": (70, 55, 15), "green": (15, 60, 30)}
 
 
-def _font(size_px: int) -> ImageFont.FreeTypeFont:
+Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
+
+
+def _font(size_px: int) -> Font:
     return ImageFont.load_default(size=size_px)
 
 
-def _fit_text(
-    draw: ImageDraw.ImageDraw, text: str, max_w: float, max_h: float
-) -> ImageFont.FreeTypeFont:
+def _fit_text(draw: ImageDraw.ImageDraw, text: str, max_w: float, max_h: float) -> Font:
     size = int(max_h)
     while size > 6:
         font = _font(size)
