@@ -25,7 +25,9 @@ import contextlib
 import logging
 import math
 import os
+import shutil
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
@@ -34,7 +36,7 @@ import numpy as np
 
 from roadmind.errors import UserError
 from roadmind.messages import CameraImage, Detection2D, ObjectClass
-from roadmind.resources import models_dir
+from roadmind.resources import derived_path, models_dir
 
 DEFAULT_WEIGHTS = models_dir() / "detector" / "roadmind_yolo11n.pt"
 TRAIN_HINT = "train them with `roadmind train detector` (recipe configs/training/detector.yaml)"
@@ -65,7 +67,7 @@ NAME_TO_CLASS = {
 
 class CameraDetector:
     """``CameraDetector(weights, backend).detect(camera_image)``; ``backend="onnx"``
-    exports the ``.pt`` once to a ``.onnx`` beside it (or takes a ``.onnx`` directly).
+    exports the ``.pt`` once to a ``.onnx`` (``export_onnx``), or takes a ``.onnx``.
     A frame runs enlarged ``upscale`` times, at most ``imgsz`` wide; wider ones are
     letterboxed to ``imgsz``. ``far_crop`` adds the horizon crop to the frames wider
     than ``imgsz`` (a ``CameraImage`` only: the crop is placed from its pose)."""
@@ -260,24 +262,33 @@ def input_hw(
 
 
 def export_onnx(weights: Path) -> Path:
-    """The ONNX export beside ``weights``, with a dynamic input shape (made once; remade
-    when the weights are newer or the export has a fixed shape)."""
-    onnx_path = weights.with_suffix(".onnx")
+    """The ONNX export of ``weights``, with a dynamic input shape (made once; remade when
+    the weights are newer or the export has a fixed shape). It is kept beside the weights,
+    or in the user cache when that folder is read-only or inside the installed package
+    (``roadmind.resources.derived_path``). The export is made in a temporary folder and
+    moved into place, so runs that share a folder never read a half-written file."""
+    weights = Path(weights)
+    onnx_path = derived_path(weights, ".onnx")
     fresh = onnx_path.is_file() and onnx_path.stat().st_mtime >= weights.stat().st_mtime
     if fresh and _onnx_is_dynamic(onnx_path):
         return onnx_path
     os.environ.setdefault("YOLO_OFFLINE", "1")
     from ultralytics import YOLO
 
-    with quiet_ultralytics():  # the exporter narrates every step
-        exported = YOLO(str(weights)).export(
-            format="onnx",
-            imgsz=[_padded(IMGSZ * 9 / 16), IMGSZ],
-            simplify=True,
-            dynamic=True,
-            verbose=False,
-        )
-    return Path(exported)
+    onnx_path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".export-", dir=onnx_path.parent) as tmp:
+        staged = Path(tmp) / weights.name  # ultralytics writes the export beside its input
+        shutil.copy2(weights, staged)
+        with quiet_ultralytics():  # the exporter narrates every step
+            exported = YOLO(str(staged)).export(
+                format="onnx",
+                imgsz=[_padded(IMGSZ * 9 / 16), IMGSZ],
+                simplify=True,
+                dynamic=True,
+                verbose=False,
+            )
+        os.replace(exported, onnx_path)
+    return onnx_path
 
 
 def _onnx_is_dynamic(path: Path) -> bool:

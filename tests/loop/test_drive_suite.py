@@ -8,12 +8,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import yaml
 
 from loop import drive as drive_module
 from loop.drive import DriveOptions, drive
 from roadmind.messages import BevScene, SensorFrame
 from sim.rig import RigConfig
-from sim.scenario import SCENARIOS_DIR, load_scenario
+from sim.scenario import SCENARIOS_DIR, Scenario, load_scenario
 from sim.world import World
 
 SUITE = sorted(p.stem for p in SCENARIOS_DIR.glob("*.yaml"))
@@ -95,8 +96,13 @@ def test_run_folder_with_video(tmp_path: Path, small_rig: RigConfig) -> None:
     with av.open(str(tmp_path / "video.mp4")) as container:
         frames = sum(1 for _ in container.decode(video=0))
     assert frames == result.steps // 2  # 10 fps video of a 20 Hz loop
-    config = (tmp_path / "config.yaml").read_text()
-    assert "perception: oracle" in config and "four_way_stop" in config
+    # config.yaml is enough to drive the run again: scenario, options and rig
+    config = yaml.safe_load((tmp_path / "config.yaml").read_text())
+    again = Scenario.model_validate(config["scenario"])
+    assert again.model_dump() == load_scenario("stop_sign").model_dump()
+    assert config["drive"]["perception"] == "oracle" and config["drive"]["video_fps"] == 10
+    assert config["drive"]["duration_s"] == 2.0
+    assert RigConfig.model_validate(config["rig"]).model_dump() == small_rig.model_dump()
 
 
 def test_ctrl_c_keeps_what_was_recorded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

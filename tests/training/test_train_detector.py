@@ -13,6 +13,7 @@ import yaml
 from perception.camera_detector import CameraDetector
 from roadmind.errors import ConfigError, UserError
 from roadmind.messages import ObjectClass
+from roadmind.resources import configs_dir, models_dir
 from training.train_detector import WEIGHTS_NAME, train_detector
 
 TINY_RECIPE = """
@@ -61,12 +62,18 @@ def test_no_datagen_names_the_missing_dataset(tmp_path: Path) -> None:
     assert not (tmp_path / "model").exists()
 
 
-def test_the_shipped_weights_name_a_committed_recipe() -> None:
-    repo = Path(__file__).resolve().parents[2]
-    shipped = yaml.safe_load((repo / "models" / "detector" / "recipe.yaml").read_text())
-    committed = [
-        yaml.safe_load(p.read_text()) for p in (repo / "configs" / "training").glob("*.yaml")
-    ]
+def test_the_shipped_weights_were_trained_by_a_committed_recipe() -> None:
+    import torch
+
+    shipped = yaml.safe_load((models_dir() / "detector" / "recipe.yaml").read_text())
+    committed = [yaml.safe_load(p.read_text()) for p in (configs_dir() / "training").glob("*.yaml")]
     assert shipped in committed, "models/detector/recipe.yaml is no committed recipe"
-    made = json.loads((repo / "models" / "detector" / "training.json").read_text())
-    assert made["weights"] == WEIGHTS_NAME and made["epochs_done"] > 0
+    # the weights themselves say how they were trained: the recipe's settings
+    weights = models_dir() / "detector" / WEIGHTS_NAME
+    args = torch.load(weights, map_location="cpu", weights_only=False)["train_args"]
+    train = dict(shipped["train"])
+    assert args["time"] == train.pop("time_h", None)
+    train.pop("epochs")  # an upper bound: time_h re-plans it
+    assert {k: args[k] for k in train} == train and args["model"] == shipped["model"]
+    made = json.loads((models_dir() / "detector" / "training.json").read_text())
+    assert made["weights"] == WEIGHTS_NAME and 0 < made["epochs_done"] <= args["epochs"]
