@@ -99,6 +99,7 @@ class Rollout:
     steps: int | None  # frames to yield; None: until the caller stops
     owns_world: bool
     _first: SensorFrame | None = field(default=None, repr=False)
+    _closed: bool = field(default=False, repr=False)
 
     def __enter__(self) -> Rollout:
         return self
@@ -107,7 +108,8 @@ class Rollout:
         self.close()
 
     def close(self) -> None:
-        if self.owns_world:
+        if self.owns_world and not self._closed:
+            self._closed = True
             self.world.close()
 
     def __iter__(self) -> Iterator[RolloutStep]:
@@ -167,3 +169,22 @@ def rollout(
             world.close()
         raise
     return run
+
+
+def frames_at(
+    scenario: Scenario, steps: int, options: WorldOptions | None = None
+) -> tuple[SensorFrame, SensorFrame | None]:
+    """The frame after ``steps`` oracle-driven steps, and the first frame from there on
+    with LiDAR scans (slower LiDARs skip physics steps); None when the rig has none."""
+    with rollout(scenario, options=options) as run:
+        first: SensorFrame | None = None
+        for s in run:
+            if s.index < steps:
+                continue
+            if first is None:
+                first = s.frame
+                if not run.world.rig.lidars:
+                    return first, None
+            if s.frame.lidars:
+                return first, s.frame
+    raise AssertionError("a rollout without a step limit ends only when the caller stops")
