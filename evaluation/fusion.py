@@ -1,8 +1,9 @@
 """Score the fused, tracked BEV scene against the embedded world's ground truth,
 nuScenes-style.
 
-Each scenario is driven by the oracle agent (so every run takes the same path) while
-the perception stack sees every frame; every ``stride``-th LiDAR frame is scored.
+``loop.eval_runs.eval_fusion`` drives each scenario with the oracle agent (so every run
+takes the same path) while the perception stack sees every frame; every ``stride``-th
+LiDAR frame is scored here.
 
 - Detection: average precision per class with bird's-eye centre-distance thresholds
   0.5, 1, 2 and 4 m, within 50 m of the ego (the nuScenes detection metric: predictions
@@ -23,16 +24,13 @@ rule; ``ap_2m_strict`` is nuScenes' rule, where it is a false positive).
 from __future__ import annotations
 
 import math
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from evaluation.lidar import returns_in_box
-from fusion.config import FusionConfig
 from roadmind.messages import ActorTruth, BevScene, ObjectClass, SensorFrame
-from sim.rig import RigConfig
 
 CLASSES = (ObjectClass.VEHICLE, ObjectClass.PEDESTRIAN)
 THRESHOLDS_M = (0.5, 1.0, 2.0, 4.0)
@@ -325,55 +323,31 @@ def score(scored: Sequence[FrameRecord], tracking: TrackingTally) -> dict[str, o
     }
 
 
-def evaluate(
-    scenarios: Sequence[str],
-    frames: int | None = None,
-    stride: int = 2,
-    rig: RigConfig | None = None,
-    progress: Callable[[str], None] | None = None,
-    fusion: FusionConfig | None = None,
-) -> dict[str, object]:
-    """Drive each scenario with the oracle agent for its whole length, run the stack on
-    every frame, score one scan frame in ``stride`` (at most ``frames`` per scenario)."""
-    from loop.drive import make_agent, stack_for
-    from loop.oracle import oracle_scene
-    from roadmind.rates import PHYSICS_HZ
-    from sim.embedded.world import EmbeddedWorld
-    from sim.scenario import load_scenario
+@dataclass(frozen=True, slots=True)
+class FusedFrame:
+    """The fused scene of one LiDAR frame; every one counts for tracking, the ``scored``
+    ones for detection and velocity."""
 
+    scenario: str
+    frame: SensorFrame  # ego pose, scans and ground truth
+    scene: BevScene
+    scored: bool
+
+
+def score_frames(frames: Iterable[FusedFrame], scenarios: Sequence[str] = ()) -> dict[str, object]:
+    """nuScenes-style scores of the fused scenes; ``scenarios`` are listed in the scored
+    frame counts even when none of their frames came."""
     scored: list[FrameRecord] = []
     tracking = TrackingTally()
-    per_scenario: dict[str, int] = {}
-    fusion_ms: list[float] = []
-    start = time.perf_counter()
-    with EmbeddedWorld(rig) as world:
-        for name in scenarios:
-            scenario = load_scenario(name)
-            frame = world.reset(scenario)
-            agent = make_agent(world)
-            stack = stack_for(world, fusion)
-            scans = used = 0
-            for _ in range(int(scenario.duration_s * PHYSICS_HZ)):
-                scene = stack(frame)
-                if frame.lidars:
-                    scans += 1
-                    record = frame_record(frame, scene)
-                    tracking.add(record, scenario.name)
-                    if scans % stride == 0:
-                        scored.append(record)
-                        used += 1
-                        if frames is not None and used >= frames:
-                            break
-                frame = world.step(agent.step(frame.ego, oracle_scene(frame)).control)
-            fusion_ms += stack.times.fusion_ms
-            per_scenario[scenario.name] = used
-            if progress:
-                progress(f"{scenario.name}: {used} scored frames")
-    result = score(scored, tracking)
-    ms = np.array(fusion_ms) if fusion_ms else np.zeros(1)
+    per_scenario = dict.fromkeys(scenarios, 0)
+    for fused in frames:
+        record = frame_record(fused.frame, fused.scene)
+        tracking.add(record, fused.scenario)
+        per_scenario.setdefault(fused.scenario, 0)
+        if fused.scored:
+            scored.append(record)
+            per_scenario[fused.scenario] += 1
     return {
-        "eval": "fusion",
-        "cameras": [c.name for c in world.rig.cameras],
         "scored_frames": per_scenario,
         "truth_counted": (
             f"vehicles and pedestrians within {MAX_RANGE_M:g} m with a LiDAR return in their "
@@ -386,7 +360,5 @@ def evaluate(
             "truth are not judged (KITTI's don't-care); ap_2m_strict judges them as "
             "false positives (nuScenes' rule)"
         ),
-        **result,
-        "fusion_ms_mean": round(float(ms.mean()), 2),
-        "wall_s": round(time.perf_counter() - start, 1),
+        **score(scored, tracking),
     }

@@ -1,7 +1,7 @@
-"""Score the LiDAR pipeline against the embedded world's ground truth.
+"""Score the LiDAR pipeline's objects against the ground truth of the frames they came
+from (``loop.eval_runs.eval_lidar`` drives the scenarios and runs the pipeline).
 
-Each scenario is driven by the oracle agent with a LiDAR-only rig; every ``stride``-th
-scan goes through the pipeline. Detections match truth of the same class by bird's-eye
+Detections match truth of the same class by bird's-eye
 centre distance (Hungarian). Only actors with at least ``min_points`` returns inside
 their box count as truth; a detection matched to one with fewer is neither a true nor a
 false positive (the sensor could not have seen it). Precision and recall per class and
@@ -11,18 +11,14 @@ range band (truth range for misses, detection range for false positives).
 from __future__ import annotations
 
 import math
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from perception.lidar_pipeline import LidarPipeline, LidarPipelineConfig
 from roadmind.frames import Pose
 from roadmind.messages import ActorTruth, LidarObject, ObjectClass, SensorFrame
-from roadmind.rates import PHYSICS_HZ
-from sim.rig import LidarConfig, RigConfig
 
 CLASSES = (ObjectClass.VEHICLE, ObjectClass.PEDESTRIAN)
 BANDS_M = ((0.0, 20.0), (20.0, 40.0), (40.0, 60.0))
@@ -30,11 +26,16 @@ MATCH_RADIUS_M = 2.0
 MIN_TRUTH_POINTS = 5
 GROUND_CLEARANCE_M = 0.2  # returns this close to a box's floor are the road, not the actor
 BOX_MARGIN_M = 0.1
-TARGETS = {"vehicle": {"band": "0-40", "recall": 0.95, "precision": 0.90}}
 
 
-def lidar_only_rig(lidar: LidarConfig | None = None) -> RigConfig:
-    return RigConfig(cameras=[], lidars=[lidar or LidarConfig()])
+@dataclass(frozen=True, slots=True)
+class Target:
+    band: str  # range band [m], e.g. "0-40"
+    recall: float
+    precision: float
+
+
+TARGETS = {"vehicle": Target(band="0-40", recall=0.95, precision=0.90)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,52 +158,32 @@ def _scores(c: dict[str, int]) -> dict[str, float | int | None]:
     }
 
 
-def evaluate(
-    scenarios: Sequence[str],
-    frames: int = 20,
-    stride: int = 5,
-    config: LidarPipelineConfig | None = None,
-    lidar: LidarConfig | None = None,
-    progress: Callable[[str], None] | None = None,
-) -> dict[str, object]:
-    """Drive each scenario with the oracle agent and score ``frames`` scans of each,
-    one every ``stride`` scans."""
-    from loop.drive import make_agent
-    from loop.oracle import oracle_scene
-    from sim.embedded.world import EmbeddedWorld
-    from sim.scenario import load_scenario
+@dataclass(frozen=True, slots=True)
+class ScanDetections:
+    """What the pipeline found in one frame's first LiDAR scan, and how long it took."""
 
-    pipeline = LidarPipeline(config)
-    max_range_m = pipeline.config.crop.max_range_m
+    scenario: str
+    frame: SensorFrame  # the scan, the ego pose and the ground truth
+    objects: Sequence[LidarObject]
+    pipeline_ms: float
+
+
+def score_scans(
+    scans: Iterable[ScanDetections], max_range_m: float, scenarios: Sequence[str] = ()
+) -> dict[str, object]:
+    """Precision and recall per class and range band over ``scans``, with truth counted
+    within ``max_range_m`` (the pipeline's crop); ``scenarios`` are listed in the scan
+    counts even when none of their scans came."""
     tally = Tally()
     total_ms: list[float] = []
-    per_scenario: dict[str, int] = {}
-    with EmbeddedWorld(lidar_only_rig(lidar)) as world:
-        for name in scenarios:
-            scenario = load_scenario(name)
-            frame = world.reset(scenario)
-            agent = make_agent(world)
-            scans = used = 0
-            max_steps = int(scenario.duration_s * PHYSICS_HZ)
-            for _ in range(max_steps):
-                frame = world.step(agent.step(frame.ego, oracle_scene(frame)).control)
-                if not frame.lidars:
-                    continue
-                scans += 1
-                if scans % stride:
-                    continue
-                total_ms.append(_score_frame(pipeline, frame, tally, max_range_m))
-                used += 1
-                if used >= frames:
-                    break
-            per_scenario[scenario.name] = used
-            if progress:
-                progress(f"{scenario.name}: {used} scans")
+    per_scenario = dict.fromkeys(scenarios, 0)
+    for scan in scans:
+        _score_scan(scan, tally, max_range_m)
+        total_ms.append(scan.pipeline_ms)
+        per_scenario[scan.scenario] = per_scenario.get(scan.scenario, 0) + 1
     ms = np.array(total_ms) if total_ms else np.zeros(1)
     report = tally.report()
     return {
-        "eval": "lidar",
-        "method": pipeline.config.cluster.method,
         "scans": per_scenario,
         "match": (
             f"same class, bird's-eye centre distance <= {MATCH_RADIUS_M} m, Hungarian; "
@@ -223,31 +204,27 @@ def evaluate(
     }
 
 
-def _score_frame(
-    pipeline: LidarPipeline, frame: SensorFrame, tally: Tally, max_range_m: float
-) -> float:
+def _score_scan(scan: ScanDetections, tally: Tally, max_range_m: float) -> None:
+    frame = scan.frame
     if frame.ground_truth is None:
         raise ValueError("LiDAR evaluation needs a world that knows its ground truth")
-    scan = frame.lidars[0]
-    t0 = time.perf_counter()
-    objects = pipeline.detect(scan.points_xyzi, scan.sensor_to_ego)
-    elapsed_ms = (time.perf_counter() - t0) * 1000.0
-    points_ego = scan.sensor_to_ego.transform_points(scan.points_xyzi[:, :3].astype(np.float64))
+    lidar = frame.lidars[0]
+    points_ego = lidar.sensor_to_ego.transform_points(lidar.points_xyzi[:, :3].astype(np.float64))
     truths = truth_in_ego(frame.ground_truth.actors, frame.ego.pose, points_ego, max_range_m)
-    tally.add_frame(objects, truths)
-    return elapsed_ms
+    tally.add_frame(scan.objects, truths)
 
 
 def _targets(report: dict[str, dict[str, dict[str, float | int | None]]]) -> dict[str, object]:
     out: dict[str, object] = {}
     for cls, want in TARGETS.items():
-        band = str(want["band"])
+        band = want.band
         got = report[cls][band]
         for key in ("recall", "precision"):
             value = got[key]
+            goal = float(getattr(want, key))
             out[f"{cls}_{key}_{band}m"] = {
                 "value": value,
-                "target": want[key],
-                "met": value is not None and value >= float(want[key]),
+                "target": goal,
+                "met": value is not None and value >= goal,
             }
     return out

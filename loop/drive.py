@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -23,47 +22,35 @@ from tqdm import tqdm
 
 from agent.agent import Agent, AgentStep
 from evaluation.driving import DrivingMetrics
-from loop.oracle import oracle_scene
-from loop.stack import PerceptionStack, known_landmarks
-from loop.worlds import WORLDS, WorldOptions
+from loop.rollout import (  # noqa: F401  make_agent, route_context, stack_for: old home
+    PERCEPTION,
+    Perceive,
+    make_agent,
+    rollout,
+    route_context,
+    scenario_steps,
+    stack_for,
+)
+from loop.stack import PerceptionStack
+from loop.worlds import WorldOptions
 from maps.route_map import RouteSign
 from maps.stop_lines import line_on_path
-from reasoning.map_context import MapContext, NoteSpan, RouteNote, build_map_context
+from reasoning.map_context import MapContext, RouteNote
 from reasoning.map_text import MapTextError, parse_note
 from reasoning.rule_speed import note_covers
 from reasoning.rule_types import RuleParams
-from roadmind.clock import Clock
 from roadmind.frames import Pose
 from roadmind.messages import BevScene, LidarObject, ObjectClass, SensorFrame, SignType
 from roadmind.rates import PHYSICS_HZ
 from roadmind.serialize import to_dict
-from roadmind.units import kmh_to_mps
 from sim.carla.server import CarlaServer
 from sim.rig import RigConfig
 from sim.scenario import Scenario
 from sim.world import World
 
 if TYPE_CHECKING:
-    from fusion.config import FusionConfig
     from report.run_report import BevLayers
 
-Perceive = Callable[[SensorFrame], BevScene]
-
-
-def _oracle(world: World) -> Perceive:
-    return oracle_scene
-
-
-def stack_for(world: World, fusion: FusionConfig | None = None) -> PerceptionStack:
-    """The perception stack for a world just reset: its rig, and the map's signs and
-    lights to match against (scenario-added signs are not on the map)."""
-    drive_map = world.drive_map()
-    signs = [s for s in drive_map.signs if s.on_map]
-    return PerceptionStack(world.rig, known_landmarks(signs, drive_map.lights), fusion=fusion)
-
-
-# Perception modes by name, each built for the world it will see.
-PERCEPTION: dict[str, Callable[[World], Perceive]] = {"oracle": _oracle, "stack": stack_for}
 STOPPED_AT_GOAL_MPS = 0.1
 
 
@@ -90,67 +77,45 @@ class DriveResult:
     decision_ms: list[float] = field(default_factory=list)
 
 
-def make_agent(world: World) -> Agent:
-    """The agent for a world just reset: route context, start clock, car size."""
-    scenario = world.scenario
-    params = RuleParams(
-        cruise_speed_mps=kmh_to_mps(scenario.ego.cruise_speed_kmh),
-        ego_half_length_m=float(world.drive_map().ego_extent_m[0]),
-    )
-    return Agent(route_context(world), Clock.parse(scenario.start_clock, scenario.weekday), params)
-
-
 def default_run_dir(scenario: Scenario, root: Path = Path("runs")) -> Path:
     return root / f"{time.strftime('%Y%m%d-%H%M%S')}_{scenario.name}"
 
 
 def drive(scenario: Scenario, out_dir: Path, options: DriveOptions | None = None) -> DriveResult:
     options = options or DriveOptions()
-    if options.perception not in PERCEPTION:
-        raise ValueError(
-            f"perception {options.perception!r} is not available; "
-            f"choose from {', '.join(PERCEPTION)}"
-        )
-    if options.backend not in WORLDS:
-        raise ValueError(
-            f"backend {options.backend!r} is not available; choose from {', '.join(WORLDS)}"
-        )
-    with WORLDS[options.backend](WorldOptions(options.rig, options.carla)) as world:
-        frame = world.reset(scenario)
-        drive_map = world.drive_map()
-        perceive = PERCEPTION[options.perception](world)
-        agent = make_agent(world)
+    steps = scenario_steps(scenario, options.duration_s)
+    world_options = WorldOptions(options.rig, options.carla)
+    run = rollout(
+        scenario,
+        steps,
+        perception=options.perception,
+        options=world_options,
+        backend=options.backend,
+    )
+    with run:
+        world, agent = run.world, run.agent
         context = agent.context
-        metrics = DrivingMetrics(
-            truth_context(world, context),
-            agent.start_clock,
-            drive_map.ego_extent_m.copy(),
-            drive_map.poles_xy,
-        )
+        metrics = driving_metrics(world, agent)
         out_dir.mkdir(parents=True, exist_ok=True)
         _write_config(out_dir, scenario, options, world.rig)
-        recorder = _Recorder(out_dir, options, scenario.name, perceive)
-        steps = round((options.duration_s or scenario.duration_s) * PHYSICS_HZ)
+        recorder = _Recorder(out_dir, options, scenario.name, run.perceive)
         start = time.perf_counter()
         interrupted = finished = False
         done = 0
         decision_ms: list[float] = []
         bar = _progress(steps, options.progress, scenario.name)
         try:
-            for _ in range(steps):
-                scene = perceive(frame)
-                t0 = time.perf_counter()
-                step = agent.step(frame.ego, scene)
-                decision_ms.append((time.perf_counter() - t0) * 1000.0)
+            for s in run:
+                frame, step = s.frame, s.step
+                decision_ms.append(s.decision_ms)
                 _update_metrics(metrics, frame, step)
-                recorder.record(frame, scene, step, metrics.limit_mps, context)
+                recorder.record(frame, s.scene, step, metrics.limit_mps, context)
                 done += 1
                 if bar is not None:
                     bar.update()
                 if metrics.route_completion >= 1.0 and frame.ego.speed_mps < STOPPED_AT_GOAL_MPS:
                     finished = True
                     break
-                frame = world.step(step.control)
         except KeyboardInterrupt:
             interrupted = True
         finally:
@@ -182,11 +147,18 @@ def drive(scenario: Scenario, out_dir: Path, options: DriveOptions | None = None
     )
 
 
-def route_context(world: World) -> MapContext:
-    """What the car knows from the map along its route (not the scenario's extra signs)."""
+def driving_metrics(world: World, agent: Agent) -> DrivingMetrics:
+    """The scorer of a drive on a world just reset: the law along the route (truth
+    context), the start clock, the car's size and the poles it may hit."""
     drive_map = world.drive_map()
-    notes = [NoteSpan(n.road, n.s_from_m, n.s_to_m, n.text) for n in world.scenario.notes]
-    return build_map_context(drive_map.carla_map, drive_map.route, notes)
+    context = agent.context
+    metrics = DrivingMetrics(
+        truth_context(world, context),
+        agent.start_clock,
+        drive_map.ego_extent_m.copy(),
+        drive_map.poles_xy,
+    )
+    return metrics
 
 
 def truth_context(world: World, context: MapContext) -> MapContext:

@@ -9,8 +9,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from loop.drive import make_agent, stack_for
-from loop.oracle import oracle_scene
+from loop.rollout import rollout, stack_for
 from loop.stack import PerceptionStack
 from roadmind.messages import BevScene, LidarScan, ObjectClass, SensorFrame
 from sim.embedded.world import EmbeddedWorld
@@ -21,14 +20,10 @@ from sim.scenario import load_scenario
 def drive_log() -> list[tuple[SensorFrame, BevScene, PerceptionStack]]:
     """60 steps (3 s) of the default scenario: the stack sees every frame."""
     out = []
-    with EmbeddedWorld() as world:
-        frame = world.reset(load_scenario("default"))
-        agent = make_agent(world)
-        stack = stack_for(world)
+    with rollout(load_scenario("default"), 60) as run:
+        stack = stack_for(run.world)
         assert isinstance(stack, PerceptionStack)
-        for _ in range(60):
-            out.append((frame, stack(frame), stack))
-            frame = world.step(agent.step(frame.ego, oracle_scene(frame)).control)
+        out += [(s.frame, stack(s.frame), stack) for s in run]
     return out
 
 

@@ -6,8 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from loop.drive import make_agent
-from loop.oracle import oracle_scene
+from loop.rollout import rollout
 from perception.light_state import read_light_state
 from roadmind.messages import LightState, ObjectClass
 from sim.embedded.render.textures import draw_light_face
@@ -53,13 +52,11 @@ def test_lamp_in_the_wrong_place_is_not_trusted() -> None:
 
 def test_rendered_heads_facing_the_camera_read_as_the_world_says() -> None:
     read = 0
-    with EmbeddedWorld() as world:
-        frame = world.reset(load_scenario("default"))
-        agent = make_agent(world)
+    with EmbeddedWorld() as world, rollout(load_scenario("default"), 301, world=world) as run:
         assert world.static is not None
-        for k in range(300):  # the approach to the signalised junction
-            frame = world.step(agent.step(frame.ego, oracle_scene(frame)).control)
-            if k % 5 or frame.ground_truth is None:
+        for s in run:  # the approach to the signalised junction
+            frame = s.frame
+            if s.index == 0 or (s.index - 1) % 5 or frame.ground_truth is None:
                 continue
             states = {lt.light_id: lt.state for lt in frame.ground_truth.lights}
             for cam in frame.cameras:

@@ -1,0 +1,82 @@
+"""Options several commands share, so that a flag means one thing everywhere.
+
+--scenario  a name in configs/scenarios or a path to a YAML file (default: default)
+--rig       a sensor rig, a name in configs/rigs or a path; without it a command uses
+            the scenario's own rig unless its help names another it measures with
+--out       a path: what it names (file or folder) is said per command
+--steps     world steps at the 20 Hz physics rate
+--frames    frames (scans, images) a command produces or scores
+--repeats   timed repetitions of a benchmark
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # --help stays light: heavy modules load inside commands
+    from perception.lidar_pipeline import LidarPipelineConfig
+    from sim.rig import RigConfig
+
+SCENARIO_HELP = "scenario name in configs/scenarios or a path to a YAML file"
+RIG_HELP = "sensor rig: a name in configs/rigs or a path"
+JSON_OUT_HELP = "also write the JSON to this file"
+
+
+def add_scenario(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--scenario", default="default", help=SCENARIO_HELP + " (default: default)")
+
+
+def add_scenarios(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--scenarios", nargs="*", default=None, help="scenario names (default: every project one)"
+    )
+
+
+def add_rig(p: argparse.ArgumentParser, default: str | None = None, why: str = "") -> None:
+    """``--rig``; ``default`` None means the scenario's own rig."""
+    if default is None:
+        p.add_argument("--rig", default=None, help=RIG_HELP + " (default: the scenario's)")
+    else:
+        p.add_argument("--rig", default=default, help=f"{RIG_HELP} (default: {default}{why})")
+
+
+def add_json_out(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--out", default=None, help=JSON_OUT_HELP)
+
+
+def add_repeats(p: argparse.ArgumentParser, default: int) -> None:
+    p.add_argument(
+        "--repeats", "--reps", dest="repeats", type=int, default=default, help="timed repetitions"
+    )
+
+
+def load_rig_arg(name: str | None) -> RigConfig | None:
+    """The rig ``--rig`` names; None (the scenario's own) when not given."""
+    from sim.rig import load_rig, resolve_rig_path
+
+    return load_rig(resolve_rig_path(name)) if name else None
+
+
+def scenario_names(given: list[str] | None) -> list[str]:
+    """``--scenarios`` as given, or every scenario the project ships."""
+    from sim.scenario import SCENARIOS_DIR
+
+    return given or sorted(p.stem for p in SCENARIOS_DIR.glob("*.yaml"))
+
+
+def add_lidar_config(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", default=None, help="default: configs/perception/lidar.yaml")
+    p.add_argument("--method", choices=["grid", "dbscan"], default=None, help="clustering")
+
+
+def lidar_config(args: argparse.Namespace) -> LidarPipelineConfig:
+    from pathlib import Path
+
+    from perception.lidar_pipeline import load_lidar_config
+
+    config = load_lidar_config(Path(args.config) if args.config else None)
+    if args.method:
+        cluster = config.cluster.model_copy(update={"method": args.method})
+        config = config.model_copy(update={"cluster": cluster})
+    return config

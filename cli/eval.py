@@ -1,0 +1,119 @@
+"""``roadmind eval ...``: score perception against the embedded world (JSON out)."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+from pathlib import Path
+
+from cli.common import (
+    add_json_out,
+    add_lidar_config,
+    add_rig,
+    add_scenarios,
+    lidar_config,
+    load_rig_arg,
+    scenario_names,
+)
+from cli.output import emit_json
+from cli.train import DATA_DIR
+
+
+def cmd_eval_lidar(args: argparse.Namespace) -> int:
+    from loop.eval_runs import eval_lidar
+
+    progress = (lambda line: print(line, file=sys.stderr)) if sys.stderr.isatty() else None
+    names = scenario_names(args.scenarios)
+    report = eval_lidar(names, args.frames, args.stride, lidar_config(args), progress=progress)
+    report["config"] = args.config or "configs/perception/lidar.yaml"
+    report["command"] = "roadmind " + " ".join(sys.argv[1:])
+    return emit_json(report, args.out)
+
+
+def cmd_eval_fusion(args: argparse.Namespace) -> int:
+    from fusion.config import load_fusion_config
+    from loop.eval_runs import eval_fusion
+
+    rig = load_rig_arg(args.rig)
+    fusion = load_fusion_config(Path(args.config) if args.config else None)
+    with contextlib.redirect_stdout(sys.stderr):  # stdout carries the JSON only
+        result = eval_fusion(
+            scenario_names(args.scenarios),
+            args.frames,
+            args.stride,
+            rig,
+            progress=lambda msg: print(msg, file=sys.stderr),
+            fusion=fusion,
+        )
+    result["rig"] = args.rig
+    result["config"] = args.config or "configs/perception/fusion.yaml"
+    return emit_json(result, args.out)
+
+
+def cmd_eval_perception(args: argparse.Namespace) -> int:
+    """Camera mAP on the held-out split and LiDAR precision/recall by range band."""
+    from evaluation.camera import eval_camera
+    from loop.eval_runs import eval_lidar
+    from perception.lidar_pipeline import load_lidar_config
+
+    with contextlib.redirect_stdout(sys.stderr):  # stdout carries the JSON only
+        camera = eval_camera(Path(args.weights), Path(args.data), args.runtime)
+    result: dict[str, object] = {"camera": camera}
+    if not args.camera_only:
+        result["lidar"] = eval_lidar(scenario_names(None), args.frames, 5, load_lidar_config())
+    return emit_json(result, args.out)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    from perception.camera_detector import DEFAULT_WEIGHTS
+
+    p = sub.add_parser("eval", help="score perception against the embedded world (JSON out)")
+    evals = p.add_subparsers(dest="target", required=True)
+
+    e = evals.add_parser("lidar", help="LiDAR objects vs ground truth: precision/recall by range")
+    add_scenarios(e)
+    e.add_argument("--frames", type=int, default=40, help="scans scored per scenario")
+    e.add_argument("--stride", type=int, default=5, help="score one scan in this many (10 Hz)")
+    add_json_out(e)
+    add_lidar_config(e)
+    e.set_defaults(func=cmd_eval_lidar)
+
+    e = evals.add_parser(
+        "fusion",
+        help="nuScenes-style AP (0.5/1/2/4 m), velocity error and ID switches of the fused scene",
+    )
+    add_scenarios(e)
+    e.add_argument(
+        "--frames", type=int, default=None, help="at most this many scored frames per scenario"
+    )
+    e.add_argument("--stride", type=int, default=2, help="score one scan in this many")
+    add_rig(e, "surround", ", the rig the README's scores were measured with")
+    e.add_argument("--config", default=None, help="fusion settings (default: the shipped)")
+    add_json_out(e)
+    e.set_defaults(func=cmd_eval_fusion)
+
+    e = evals.add_parser(
+        "perception", help="camera mAP per class (held-out maps) and LiDAR precision/recall"
+    )
+    e.add_argument("--weights", default=str(DEFAULT_WEIGHTS))
+    e.add_argument(
+        "--runtime",
+        "--backend",  # its old name; --backend elsewhere picks the world
+        dest="runtime",
+        choices=["onnx", "torch"],
+        default="onnx",
+        help="detector runtime",
+    )
+    e.add_argument("--data", default=str(DATA_DIR), help="dataset made by `roadmind datagen`")
+    e.add_argument(
+        "--frames",
+        "--lidar-frames",
+        dest="frames",
+        type=int,
+        default=40,
+        help="LiDAR scans scored per scenario",
+    )
+    e.add_argument("--camera-only", action="store_true")
+    add_json_out(e)
+    e.set_defaults(func=cmd_eval_perception)

@@ -1,0 +1,46 @@
+"""``roadmind lidar``: one scan file through the LiDAR pipeline."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from cli.common import add_lidar_config, lidar_config
+from roadmind.errors import UserError
+
+
+def cmd_lidar(args: argparse.Namespace) -> int:
+    """One scan file -> objects, a bird's-eye PNG and a JSON summary line."""
+    from perception.lidar_pipeline import LidarPipeline
+    from perception.point_cloud_io import read_points
+    from report.lidar_view import lidar_result_bev
+    from roadmind.frames import Pose
+
+    y_left = {"auto": None, "y-left": True, "y-right": False}[args.axes]
+    points = read_points(Path(args.file), y_left)
+    try:
+        result = LidarPipeline(lidar_config(args)).run(points, Pose(z_m=args.sensor_z_m))
+    except ValueError as exc:
+        raise UserError(f"{args.file}: {exc}") from None
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    lidar_result_bev(result, extent_m=args.extent_m).save(out)
+    print(json.dumps({"file": args.file, **result.summary(), "out": str(out)}))
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("lidar", help="LiDAR objects from a .bin/.pcd/.npy scan, bird's-eye PNG")
+    p.add_argument("file", help="KITTI .bin, .pcd or .npy (N, 3|4) scan in the sensor frame")
+    p.add_argument("--out", required=True, help="bird's-eye PNG to write")
+    p.add_argument("--sensor-z-m", type=float, default=2.0, help="sensor height in the ego frame")
+    p.add_argument(
+        "--axes",
+        choices=["auto", "y-left", "y-right"],
+        default="auto",
+        help="the file's y axis; auto: .bin (KITTI) and .pcd (ROS) y-left, .npy y-right",
+    )
+    p.add_argument("--extent-m", type=float, default=50.0, help="half width of the picture [m]")
+    add_lidar_config(p)
+    p.set_defaults(func=cmd_lidar)
