@@ -22,6 +22,7 @@ import yaml
 from tqdm import tqdm
 
 from agent.agent import Agent, AgentStep
+from agent.params import load_agent_config
 from evaluation.driving import DrivingMetrics
 from loop.oracle import oracle_scene
 from loop.stack import PerceptionStack, known_landmarks
@@ -93,11 +94,17 @@ class DriveResult:
 def make_agent(world: World) -> Agent:
     """The agent for a world just reset: route context, start clock, car size."""
     scenario = world.scenario
-    params = RuleParams(
-        cruise_speed_mps=kmh_to_mps(scenario.ego.cruise_speed_kmh),
-        ego_half_length_m=float(world.drive_map().ego_extent_m[0]),
+    config = load_agent_config()  # configs/agent.yaml; the scenario and world override
+    params = config.rules.model_copy(
+        update={
+            "cruise_speed_mps": kmh_to_mps(scenario.ego.cruise_speed_kmh),
+            "ego_half_length_m": float(world.drive_map().ego_extent_m[0]),
+        }
     )
-    return Agent(route_context(world), Clock.parse(scenario.start_clock, scenario.weekday), params)
+    clock = Clock.parse(scenario.start_clock, scenario.weekday)
+    return Agent(
+        route_context(world), clock, params, config.car, config.longitudinal, config.pursuit
+    )
 
 
 def default_run_dir(scenario: Scenario, root: Path = Path("runs")) -> Path:
