@@ -1,18 +1,20 @@
 """Shared vocabulary of the rules: parameters, the ego and scene seen along the route,
-and the constraint each rule returns for arbitration."""
+the situation every rule is given and the constraints it returns for arbitration."""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 from pydantic import Field
 
 from reasoning.map_context import MapContext
+from roadmind.clock import Clock
 from roadmind.config import StrictModel
 from roadmind.frames import Pose
-from roadmind.messages import Action, BevObject, Reason
+from roadmind.messages import Action, BevObject, BevScene, Reason
 from roadmind.units import mps_to_kmh
 
 # Higher wins when several rules speak at once.
@@ -99,6 +101,40 @@ class Constraint:
     reason: Reason
     cap_mps: float = math.inf
     stop_s_m: float | None = None  # route s the front bumper must not pass
+
+
+@dataclass(frozen=True, slots=True)
+class Situation:
+    """What every rule is given in one decision step; the engine builds it once."""
+
+    scene: BevScene
+    ego: EgoView
+    v_mps: float  # ego speed to plan with: the last valid one when the sensor gave none
+    objects: tuple[RouteObject, ...]  # the scene's located objects, along the route
+    clock: Clock
+    context: MapContext
+    params: RuleParams
+
+    @property
+    def front_s_m(self) -> float:
+        """Route s of the front bumper."""
+        return self.ego.route_s_m + self.params.ego_half_length_m
+
+
+@dataclass(frozen=True, slots=True)
+class RuleResult:
+    """What one rule says in one step."""
+
+    constraints: tuple[Constraint, ...] = ()
+    notes: tuple[Reason, ...] = ()  # listed after every constraint's reason (ignored input)
+    limit_mps: float | None = None  # the speed limit in force at the front bumper, if known
+
+
+class Rule(Protocol):
+    """One traffic rule. A rule that remembers (signs seen, a stop made) keeps its memory
+    in its own object; the engine holds one object per rule for the whole drive."""
+
+    def apply(self, now: Situation) -> RuleResult: ...
 
 
 def to_route(objects: tuple[BevObject, ...], ego: EgoView, ctx: MapContext) -> list[RouteObject]:
