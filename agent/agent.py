@@ -10,7 +10,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from agent.control import LongitudinalController, lookahead_m, pure_pursuit_steer
+from agent.control import (
+    LongitudinalController,
+    LongitudinalParams,
+    PursuitParams,
+    lookahead_m,
+    pure_pursuit_steer,
+)
 from reasoning.map_context import MapContext
 from reasoning.rule_types import EgoView, RuleParams
 from reasoning.rules import Explained, RuleEngine
@@ -36,6 +42,8 @@ class Agent:
         start_clock: Clock,
         params: RuleParams | None = None,
         limits: CarLimits | None = None,
+        longitudinal: LongitudinalParams | None = None,
+        pursuit: PursuitParams | None = None,
     ) -> None:
         self.context = context
         self.path = context.path
@@ -43,7 +51,8 @@ class Agent:
         self.params = params or RuleParams()
         self.limits = limits or CarLimits()
         self.engine = RuleEngine(context, self.params)
-        self.longitudinal = LongitudinalController(limits=self.limits)
+        self.longitudinal = LongitudinalController(longitudinal, self.limits)
+        self.pursuit = pursuit or PursuitParams()
         self.s_m = 0.0
         self._last_time_s: float | None = None
 
@@ -63,7 +72,7 @@ class Agent:
             dt,
             emergency=decision.action is Action.EMERGENCY_BRAKE,
         )
-        target, _ = self.path.at(self.s_m + lookahead_m(ego.speed_mps))
+        target, _ = self.path.at(self.s_m + lookahead_m(ego.speed_mps, self.pursuit))
         local = pose.inverse_transform_points(target[None, :])[0]
         steer = pure_pursuit_steer(
             float(local[1]), float(local[0]), self.limits.wheelbase_m, self.limits.max_steer_rad

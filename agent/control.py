@@ -12,7 +12,9 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from pydantic import Field
 
+from roadmind.config import StrictModel
 from roadmind.vehicle import CarLimits
 
 
@@ -53,14 +55,21 @@ def stop_decel_mps2(speed_mps: float, distance_m: float) -> float:
     return speed_mps * speed_mps / (2.0 * distance_m)
 
 
-@dataclass(frozen=True, slots=True)
-class LongitudinalParams:
-    comfort_decel_mps2: float = 2.5
-    max_accel_mps2: float = 2.0
-    max_decel_mps2: float = 8.0  # a stop point that demands more gets it
-    stop_margin_m: float = 0.5  # aim this far before the stop point
-    hold_brake: float = 0.6  # standing at a stop point
-    profile_engage_mps2: float = 1.2  # brake for a stop point once it needs this much
+class LongitudinalParams(StrictModel):
+    """``longitudinal`` in configs/agent.yaml."""
+
+    comfort_decel_mps2: float = Field(2.5, gt=0.0)
+    max_accel_mps2: float = Field(2.0, gt=0.0)
+    max_decel_mps2: float = Field(8.0, gt=0.0)  # a stop point that demands more gets it
+    stop_margin_m: float = Field(0.5, ge=0.0)  # aim this far before the stop point
+    hold_brake: float = Field(0.6, ge=0.0, le=1.0)  # standing at a stop point
+    profile_engage_mps2: float = Field(1.2, gt=0.0)  # brake for a stop point once it needs this
+    # Speed PID, acceleration [m/s²] per speed error [m/s]. The integral only trims what
+    # the pedal model misses (drag, slope): small, and only near zero error.
+    speed_kp_per_s: float = Field(0.8, ge=0.0)
+    speed_ki_per_s2: float = Field(0.05, ge=0.0)
+    speed_kd: float = Field(0.0, ge=0.0)
+    speed_i_zone_mps: float = Field(0.3, gt=0.0)  # integrate only errors smaller than this
 
 
 class LongitudinalController:
@@ -70,8 +79,14 @@ class LongitudinalController:
         self.params = params or LongitudinalParams()
         self.limits = limits or CarLimits()
         p = self.params
-        # The integral only trims what the pedal model misses (drag, slope): small, near zero.
-        self.pid = PID(0.8, 0.05, 0.0, -p.comfort_decel_mps2, p.max_accel_mps2, i_zone=0.3)
+        self.pid = PID(
+            p.speed_kp_per_s,
+            p.speed_ki_per_s2,
+            p.speed_kd,
+            -p.comfort_decel_mps2,
+            p.max_accel_mps2,
+            i_zone=p.speed_i_zone_mps,
+        )
         self._prev_target_mps: float | None = None
         self._on_profile = False  # hysteresis: once braking for a point, keep to it
 
@@ -136,8 +151,14 @@ def pedals_for_accel(accel_mps2: float, speed_mps: float, limits: CarLimits) -> 
     return 0.0, float(np.clip(-accel_mps2 / limits.max_decel_mps2, 0.0, 1.0))
 
 
-MIN_LOOKAHEAD_M = 4.0
-LOOKAHEAD_TIME_S = 0.8
+class PursuitParams(StrictModel):
+    """``pursuit`` in configs/agent.yaml: how far ahead on the route pure pursuit aims."""
+
+    min_lookahead_m: float = Field(4.0, gt=0.0)
+    lookahead_time_s: float = Field(0.8, ge=0.0)  # farther at speed: smoother, cuts corners
+
+
+DEFAULT_PURSUIT = PursuitParams()
 
 
 def pure_pursuit_steer(
@@ -151,5 +172,5 @@ def pure_pursuit_steer(
     return float(np.clip(math.atan(curvature * wheelbase_m) / max_steer_rad, -1.0, 1.0))
 
 
-def lookahead_m(speed_mps: float) -> float:
-    return max(MIN_LOOKAHEAD_M, LOOKAHEAD_TIME_S * speed_mps)
+def lookahead_m(speed_mps: float, params: PursuitParams = DEFAULT_PURSUIT) -> float:
+    return max(params.min_lookahead_m, params.lookahead_time_s * speed_mps)

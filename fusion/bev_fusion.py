@@ -117,7 +117,7 @@ class BevFusion:
         self.landmarks = tuple(landmarks)
         self.camera_names = tuple(camera_names)
         self.lidar_expected = lidar_expected
-        self.tracker = Tracker(self.config.tracker_config())
+        self.tracker = Tracker(self.config.tracking)
         self.debug = FusionDebug()
         self._last_lidar_s: float | None = None
         self._last_cycle_s: float | None = None
@@ -404,7 +404,7 @@ class BevFusion:
             if self._obstacles_world.size
             else np.zeros((0, 3))
         )
-        return occupancy(local, self.config.grid_spec())
+        return occupancy(local, self.config.grid)
 
 
 def _whole(det: Detection2D, image: CameraImage) -> bool:

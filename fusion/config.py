@@ -62,26 +62,6 @@ class SensorTimingConfig(StrictModel):
     max_scene_age_s: float = Field(0.5, gt=0.0)  # no fusion cycle for longer: scene emptied
 
 
-class TrackingConfig(StrictModel):
-    gate_m: float = Field(2.5, gt=0.0)
-    min_hits: int = Field(2, ge=1)
-    max_misses: int = Field(5, ge=0)
-    accel_std_mps2: float = Field(3.0, gt=0.0)
-    position_std_m: float = Field(0.3, gt=0.0)
-    initial_speed_std_mps: float = Field(10.0, gt=0.0)
-    class_hold: int = Field(10, ge=0)
-    unclassed_cost_m: float = Field(1.0, ge=0.0)
-
-
-class GridConfig(StrictModel):
-    ahead_m: float = Field(60.0, ge=0.0)
-    behind_m: float = Field(20.0, ge=0.0)
-    side_m: float = Field(30.0, ge=0.0)
-    resolution_m: float = Field(0.5, gt=0.0)
-    min_points: int = Field(2, ge=1)
-    max_height_m: float = Field(2.5, gt=0.0)  # above ground: higher returns do not block
-
-
 class SecondLookConfig(StrictModel):
     enabled: bool = True
     max_box_px: float = Field(40.0, gt=0.0)  # taller projections the frame already resolves
@@ -105,16 +85,9 @@ class FusionConfig(StrictModel):
     priors: PriorsConfig = PriorsConfig()
     plausible: PlausibleConfig = PlausibleConfig()
     timing: SensorTimingConfig = SensorTimingConfig()
-    tracking: TrackingConfig = TrackingConfig()
-    grid: GridConfig = GridConfig()
+    tracking: TrackerConfig = TrackerConfig()  # defined beside the tracker
+    grid: GridSpec = GridSpec()  # defined beside the grid
     second_look: SecondLookConfig = SecondLookConfig()
-
-    def tracker_config(self) -> TrackerConfig:
-        return TrackerConfig(**self.tracking.model_dump())
-
-    def grid_spec(self) -> GridSpec:
-        g = self.grid
-        return GridSpec(g.ahead_m, g.behind_m, g.side_m, g.resolution_m, g.min_points)
 
 
 def load_fusion_config(path: Path | None = None) -> FusionConfig:

@@ -7,22 +7,21 @@ the grid does not ray-trace free space)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
+from pydantic import Field
+
+from roadmind.config import StrictModel
 
 
-@dataclass(frozen=True, slots=True)
-class GridSpec:
-    ahead_m: float = 60.0
-    behind_m: float = 20.0
-    side_m: float = 30.0  # to each side
-    resolution_m: float = 0.5
-    min_points: int = 2
+class GridSpec(StrictModel):
+    """The grid's settings: ``grid`` in configs/perception/fusion.yaml (ego frame)."""
 
-    def __post_init__(self) -> None:
-        if self.resolution_m <= 0 or min(self.ahead_m, self.behind_m, self.side_m) < 0:
-            raise ValueError(f"GridSpec needs a positive resolution and extents, got {self}")
+    ahead_m: float = Field(60.0, ge=0.0)
+    behind_m: float = Field(20.0, ge=0.0)
+    side_m: float = Field(30.0, ge=0.0)  # to each side
+    resolution_m: float = Field(0.5, gt=0.0)
+    min_points: int = Field(2, ge=1)  # obstacle points that make a cell occupied
+    max_height_m: float = Field(2.5, gt=0.0)  # above ground: higher returns do not block
 
     @property
     def shape(self) -> tuple[int, int]:

@@ -20,23 +20,28 @@ import itertools
 from dataclasses import dataclass, field
 
 import numpy as np
+from pydantic import Field
 from scipy.optimize import linear_sum_assignment
 
+from roadmind.config import StrictModel
 from roadmind.frames import Pose
 from roadmind.messages import BevObject, ObjectClass
 from roadmind.units import wrap_angle_rad
 
 
-@dataclass(frozen=True, slots=True)
-class TrackerConfig:
-    gate_m: float = 2.5  # a detection farther than this from a prediction is not its track
-    min_hits: int = 2  # updates before a track is reported
-    max_misses: int = 5  # frames without an update before a track is dropped
-    accel_std_mps2: float = 3.0  # process noise: unmodelled acceleration (braking, turning)
-    position_std_m: float = 0.3  # measurement noise of a detection's centre
-    initial_speed_std_mps: float = 10.0  # a new track's velocity is unknown
-    class_hold: int = 10  # unclassed updates a track keeps its last seen class through
-    unclassed_cost_m: float = 1.0  # added distance of a classed-unknown pairing
+class TrackerConfig(StrictModel):
+    """The tracker's settings: ``tracking`` in configs/perception/fusion.yaml."""
+
+    # a detection farther than this from a prediction is not its track
+    gate_m: float = Field(2.5, gt=0.0)
+    min_hits: int = Field(2, ge=1)  # updates before a track is reported
+    max_misses: int = Field(5, ge=0)  # frames without an update before a track is dropped
+    # process noise: unmodelled acceleration (braking, turning)
+    accel_std_mps2: float = Field(3.0, gt=0.0)
+    position_std_m: float = Field(0.3, gt=0.0)  # measurement noise of a detection's centre
+    initial_speed_std_mps: float = Field(10.0, gt=0.0)  # a new track's velocity is unknown
+    class_hold: int = Field(10, ge=0)  # unclassed updates a track keeps its last class through
+    unclassed_cost_m: float = Field(1.0, ge=0.0)  # added distance of a classed-unknown pairing
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,11 +21,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from agent.agent import Agent, AgentStep
+from agent.params import load_agent_config
 from loop.oracle import oracle_scene
 from loop.stack import PerceptionStack, known_landmarks
 from loop.worlds import WORLDS, WorldOptions
 from reasoning.map_context import MapContext, NoteSpan, build_map_context
-from reasoning.rule_types import RuleParams
 from roadmind.clock import Clock
 from roadmind.messages import BevScene, SensorFrame
 from roadmind.rates import PHYSICS_HZ
@@ -65,11 +65,17 @@ def route_context(world: World) -> MapContext:
 def make_agent(world: World) -> Agent:
     """The agent for a world just reset: route context, start clock, car size."""
     scenario = world.scenario
-    params = RuleParams(
-        cruise_speed_mps=kmh_to_mps(scenario.ego.cruise_speed_kmh),
-        ego_half_length_m=float(world.drive_map().ego_extent_m[0]),
+    config = load_agent_config()  # configs/agent.yaml; the scenario and world override
+    params = config.rules.model_copy(
+        update={
+            "cruise_speed_mps": kmh_to_mps(scenario.ego.cruise_speed_kmh),
+            "ego_half_length_m": float(world.drive_map().ego_extent_m[0]),
+        }
     )
-    return Agent(route_context(world), Clock.parse(scenario.start_clock, scenario.weekday), params)
+    clock = Clock.parse(scenario.start_clock, scenario.weekday)
+    return Agent(
+        route_context(world), clock, params, config.car, config.longitudinal, config.pursuit
+    )
 
 
 def scenario_steps(scenario: Scenario, duration_s: float | None = None) -> int:

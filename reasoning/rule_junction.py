@@ -10,6 +10,7 @@ do), so it never stops forever. A light that is dark, unknown or not seen for
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -20,6 +21,8 @@ from reasoning.rule_types import (
     EgoView,
     RouteObject,
     RuleParams,
+    RuleResult,
+    Situation,
     braking_speed_mps,
     kmh,
 )
@@ -77,7 +80,7 @@ class Here:
     ego: EgoView
     v_mps: float
     time_s: float
-    objects: list[RouteObject]
+    objects: Sequence[RouteObject]
     ctx: MapContext
     memory: JunctionMemory
     params: RuleParams
@@ -87,18 +90,20 @@ class Here:
         return self.ego.route_s_m + self.params.ego_half_length_m
 
 
-def junction_rules(
-    ego: EgoView,
-    v_mps: float,
-    time_s: float,
-    lights: tuple[BevLight, ...],
-    signs: tuple[BevSign, ...],
-    objects: list[RouteObject],
-    ctx: MapContext,
-    memory: JunctionMemory,
-    params: RuleParams,
-) -> list[Constraint]:
-    here = Here(ego, v_mps, time_s, objects, ctx, memory, params)
+class JunctionRule:
+    """Lights, stop and yield lines; remembers light states and each line's progress."""
+
+    def __init__(self) -> None:
+        self.memory = JunctionMemory()
+
+    def apply(self, now: Situation) -> RuleResult:
+        return RuleResult(tuple(junction_rules(now, self.memory)))
+
+
+def junction_rules(now: Situation, memory: JunctionMemory) -> list[Constraint]:
+    scene, ego, v_mps, ctx, params = now.scene, now.ego, now.v_mps, now.context, now.params
+    lights, signs = scene.lights, scene.signs
+    here = Here(ego, v_mps, scene.timestamp_s, now.objects, ctx, memory, params)
     _remember_unmapped_signs(signs, here)
     # Lights are looked at as far as a comfortable stop reaches, never less than the horizon.
     light_horizon = max(

@@ -5,12 +5,15 @@ collision."""
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 from reasoning.map_context import MapContext
 from reasoning.rule_types import (
     Constraint,
     RouteObject,
     RuleParams,
+    RuleResult,
+    Situation,
     braking_speed_mps,
     kmh,
 )
@@ -21,10 +24,27 @@ WALKING_MPS = 0.3  # slower than this towards the path is standing
 EMERGENCY_DECEL_MPS2 = 4.0  # a pedestrian in the path that needs more: emergency brake
 
 
+class PedestrianRule:
+    """Pedestrians in or entering the path or a crosswalk ahead."""
+
+    def apply(self, now: Situation) -> RuleResult:
+        found = pedestrian_rules(now.front_s_m, now.v_mps, now.objects, now.context, now.params)
+        return RuleResult(tuple(found))
+
+
+class LeadVehicleRule:
+    """Time-gap following and emergency braking behind the road user ahead in the lane."""
+
+    def apply(self, now: Situation) -> RuleResult:
+        return RuleResult(
+            tuple(lead_vehicle_rules(now.front_s_m, now.v_mps, now.objects, now.params))
+        )
+
+
 def pedestrian_rules(
     front_s_m: float,
     v_mps: float,
-    objects: list[RouteObject],
+    objects: Sequence[RouteObject],
     ctx: MapContext,
     params: RuleParams,
 ) -> list[Constraint]:
@@ -78,7 +98,7 @@ def pedestrian_rules(
 def lead_vehicle_rules(
     front_s_m: float,
     v_mps: float,
-    objects: list[RouteObject],
+    objects: Sequence[RouteObject],
     params: RuleParams,
 ) -> list[Constraint]:
     """Time-gap following of the nearest road user ahead in the lane; emergency braking

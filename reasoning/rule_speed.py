@@ -1,8 +1,8 @@
 """Speed rules: the limit from signs and the map (the lower wins), and zones from map
 text and zone signs (school zone, road works) inside their time windows only.
 
-Perceived signs are remembered at their route position, so a sign hidden for a few
-frames still counts, and a passed sign stays in force until the next one.
+Perceived signs are remembered at their route position (in the ``SpeedRule``), so a sign
+hidden for a few frames still counts, and a passed sign stays in force until the next one.
 """
 
 from __future__ import annotations
@@ -18,7 +18,15 @@ from reasoning.map_text import (
     TextConstraint,
     ZoneKind,
 )
-from reasoning.rule_types import Constraint, EgoView, RuleParams, braking_speed_mps, kmh
+from reasoning.rule_types import (
+    Constraint,
+    EgoView,
+    RuleParams,
+    RuleResult,
+    Situation,
+    braking_speed_mps,
+    kmh,
+)
 from roadmind.clock import Clock
 from roadmind.messages import Action, BevSign, Reason, SignType
 from roadmind.units import speed_to_mps
@@ -51,6 +59,24 @@ class SpeedMemory:
                 self.signs[i] = seen
                 return
         self.signs.append(seen)
+
+
+class SpeedRule:
+    """The speed limit and the zones in force; remembers the speed and zone signs seen."""
+
+    def __init__(self, parser: NoteParser) -> None:
+        self.parser = parser
+        self.memory = SpeedMemory()
+
+    def apply(self, now: Situation) -> RuleResult:
+        ego, v, ctx, p = now.ego, now.v_mps, now.context, now.params
+        notes = observe_signs(now.scene.signs, ego, self.memory, self.parser)
+        limit_c, limit = speed_limit_rule(ego, v, ctx, self.memory, p)
+        zones, zone_notes, zone_cap = zone_rules(ego, v, now.clock, ctx, self.memory, p)
+        in_force = [x for x in (limit, zone_cap) if x is not None]
+        return RuleResult(
+            (limit_c, *zones), (*notes, *zone_notes), min(in_force) if in_force else None
+        )
 
 
 def observe_signs(

@@ -1,16 +1,20 @@
 """Shared vocabulary of the rules: parameters, the ego and scene seen along the route,
-and the constraint each rule returns for arbitration."""
+the situation every rule is given and the constraints it returns for arbitration."""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
+from pydantic import Field
 
 from reasoning.map_context import MapContext
+from roadmind.clock import Clock
+from roadmind.config import StrictModel
 from roadmind.frames import Pose
-from roadmind.messages import Action, BevObject, Reason
+from roadmind.messages import Action, BevObject, BevScene, Reason
 from roadmind.units import mps_to_kmh
 
 # Higher wins when several rules speak at once.
@@ -25,34 +29,40 @@ ACTION_PRIORITY = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class RuleParams:
-    cruise_speed_mps: float = 40 / 3.6  # desired speed where the limit allows more
-    ego_half_length_m: float = 2.35
-    comfort_decel_mps2: float = 2.5  # planned stops, slow-downs before a lower limit
-    stop_margin_m: float = 0.5  # aim this far before a stop line (front bumper)
-    full_stop_mps: float = 0.1  # below this counts as a full stop
-    stop_zone_m: float = 3.0  # a full stop counts this close to the line
-    stop_hold_s: float = 0.5  # stand still this long before going on
-    max_wait_s: float = 8.0  # after a full stop, go once nothing is in the junction
-    light_horizon_m: float = 70.0
-    light_stale_s: float = 1.0  # a light not seen for longer is unknown
-    yield_speed_mps: float = 15 / 3.6  # approach speed at a yield line
-    yield_gap_s: float = 4.5  # crossing traffic closer than this in time has the way
-    conflict_radius_m: float = 12.0  # around the junction centre
-    lane_half_width_m: float = 1.6  # an object centre closer to the route than this is in our lane
-    corridor_half_m: float = 1.25  # our half width plus a margin: a footprint inside is in the path
-    ped_margin_m: float = 1.0  # pedestrians this much beyond the lane edge count as in it
-    ped_band_m: float = 7.0  # pedestrians within this of the route may be entering it
-    ped_clearance_m: float = 3.0  # stop this far before a pedestrian
-    ped_horizon_m: float = 45.0
-    time_gap_s: float = 1.8  # following
-    min_gap_m: float = 4.0  # bumper to bumper when stopped behind a vehicle
-    follow_gain_per_s: float = 0.4  # speed correction per metre of gap error
-    ttc_emergency_s: float = 1.5
-    follow_horizon_m: float = 60.0
-    sign_zone_m: float = 200.0  # reach of a zone sign (school zone) with no map note
-    caution_speed_mps: float = 20 / 3.6
+class RuleParams(StrictModel):
+    """The rules' settings; a drive reads them from ``rules`` in configs/agent.yaml."""
+
+    # desired speed where the limit allows more (a drive takes the scenario's)
+    cruise_speed_mps: float = Field(40 / 3.6, gt=0.0)
+    ego_half_length_m: float = Field(2.35, gt=0.0)  # a drive takes the world's car
+    comfort_decel_mps2: float = Field(2.5, gt=0.0)  # planned stops, slow-downs before a lower limit
+    stop_margin_m: float = Field(0.5, ge=0.0)  # aim this far before a stop line (front bumper)
+    full_stop_mps: float = Field(0.1, gt=0.0)  # below this counts as a full stop
+    stop_zone_m: float = Field(3.0, ge=0.0)  # a full stop counts this close to the line
+    stop_hold_s: float = Field(0.5, ge=0.0)  # stand still this long before going on
+    max_wait_s: float = Field(8.0, ge=0.0)  # after a full stop, go once nothing is in the junction
+    light_horizon_m: float = Field(70.0, gt=0.0)
+    light_stale_s: float = Field(1.0, gt=0.0)  # a light not seen for longer is unknown
+    yield_speed_mps: float = Field(15 / 3.6, gt=0.0)  # approach speed at a yield line
+    yield_gap_s: float = Field(4.5, ge=0.0)  # crossing traffic closer than this in time has the way
+    conflict_radius_m: float = Field(12.0, gt=0.0)  # around the junction centre
+    # an object centre closer to the route than this is in our lane
+    lane_half_width_m: float = Field(1.6, gt=0.0)
+    # our half width plus a margin: a footprint inside is in the path
+    corridor_half_m: float = Field(1.25, gt=0.0)
+    # pedestrians this much beyond the lane edge count as in it
+    ped_margin_m: float = Field(1.0, ge=0.0)
+    # pedestrians within this of the route may be entering it
+    ped_band_m: float = Field(7.0, ge=0.0)
+    ped_clearance_m: float = Field(3.0, ge=0.0)  # stop this far before a pedestrian
+    ped_horizon_m: float = Field(45.0, gt=0.0)
+    time_gap_s: float = Field(1.8, ge=0.0)  # following
+    min_gap_m: float = Field(4.0, ge=0.0)  # bumper to bumper when stopped behind a vehicle
+    follow_gain_per_s: float = Field(0.4, gt=0.0)  # speed correction per metre of gap error
+    ttc_emergency_s: float = Field(1.5, ge=0.0)
+    follow_horizon_m: float = Field(60.0, gt=0.0)
+    sign_zone_m: float = Field(200.0, gt=0.0)  # reach of a zone sign (school zone) with no map note
+    caution_speed_mps: float = Field(20 / 3.6, gt=0.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +101,40 @@ class Constraint:
     reason: Reason
     cap_mps: float = math.inf
     stop_s_m: float | None = None  # route s the front bumper must not pass
+
+
+@dataclass(frozen=True, slots=True)
+class Situation:
+    """What every rule is given in one decision step; the engine builds it once."""
+
+    scene: BevScene
+    ego: EgoView
+    v_mps: float  # ego speed to plan with: the last valid one when the sensor gave none
+    objects: tuple[RouteObject, ...]  # the scene's located objects, along the route
+    clock: Clock
+    context: MapContext
+    params: RuleParams
+
+    @property
+    def front_s_m(self) -> float:
+        """Route s of the front bumper."""
+        return self.ego.route_s_m + self.params.ego_half_length_m
+
+
+@dataclass(frozen=True, slots=True)
+class RuleResult:
+    """What one rule says in one step."""
+
+    constraints: tuple[Constraint, ...] = ()
+    notes: tuple[Reason, ...] = ()  # listed after every constraint's reason (ignored input)
+    limit_mps: float | None = None  # the speed limit in force at the front bumper, if known
+
+
+class Rule(Protocol):
+    """One traffic rule. A rule that remembers (signs seen, a stop made) keeps its memory
+    in its own object; the engine holds one object per rule for the whole drive."""
+
+    def apply(self, now: Situation) -> RuleResult: ...
 
 
 def to_route(objects: tuple[BevObject, ...], ego: EgoView, ctx: MapContext) -> list[RouteObject]:

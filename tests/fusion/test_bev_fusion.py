@@ -230,7 +230,7 @@ def test_when_every_sensor_falls_silent_the_scene_empties_and_says_so() -> None:
 def test_occupancy_grid_has_the_configured_shape_and_marks_obstacles() -> None:
     fusion = BevFusion(FusionConfig(), (), ())
     scene = fusion.update(0, 0.0, Pose(), {}, _lidar([_obj(10.0, 0.0)], 0.0))
-    spec = FusionConfig().grid_spec()
+    spec = FusionConfig().grid
     assert scene.occupancy is not None and scene.occupancy.shape == spec.shape
     row, col = spec.cell_of(np.array([10.0]), np.array([0.0]))
     assert scene.occupancy[row[0], col[0]] == 1

@@ -32,5 +32,5 @@ def test_sparse_far_and_broken_points_stay_free() -> None:
 
 
 def test_bad_grid_specs_are_refused() -> None:
-    with pytest.raises(ValueError, match="positive resolution"):
+    with pytest.raises(ValueError, match="resolution_m"):
         GridSpec(resolution_m=0.0)
