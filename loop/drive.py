@@ -23,18 +23,15 @@ from tqdm import tqdm
 
 from agent.agent import Agent, AgentStep
 from evaluation.driving import DrivingMetrics
+from evaluation.law import route_law
 from loop.oracle import oracle_scene
 from loop.stack import PerceptionStack, known_landmarks
 from loop.worlds import WORLDS, WorldOptions
-from maps.route_map import RouteSign
-from maps.stop_lines import line_on_path
-from reasoning.map_context import MapContext, NoteSpan, RouteNote, build_map_context
-from reasoning.map_text import MapTextError, parse_note
-from reasoning.rule_speed import note_covers
+from reasoning.map_context import MapContext, NoteSpan, build_map_context
 from reasoning.rule_types import RuleParams
 from roadmind.clock import Clock
 from roadmind.frames import Pose
-from roadmind.messages import BevScene, LidarObject, ObjectClass, SensorFrame, SignType
+from roadmind.messages import BevScene, LidarObject, ObjectClass, SensorFrame
 from roadmind.rates import PHYSICS_HZ
 from roadmind.serialize import to_dict
 from roadmind.units import kmh_to_mps
@@ -122,7 +119,7 @@ def drive(scenario: Scenario, out_dir: Path, options: DriveOptions | None = None
         agent = make_agent(world)
         context = agent.context
         metrics = DrivingMetrics(
-            truth_context(world, context),
+            route_law(drive_map.carla_map, drive_map.route, drive_map.signs, scenario),
             agent.start_clock,
             drive_map.ego_extent_m.copy(),
             drive_map.poles_xy,
@@ -187,28 +184,6 @@ def route_context(world: World) -> MapContext:
     drive_map = world.drive_map()
     notes = [NoteSpan(n.road, n.s_from_m, n.s_to_m, n.text) for n in world.scenario.notes]
     return build_map_context(drive_map.carla_map, drive_map.route, notes)
-
-
-def truth_context(world: World, context: MapContext) -> MapContext:
-    """The map context plus every sign the scenario put up: what the law says. A zone
-    sign with no map note of its kind over it makes a zone of the rules' sign reach."""
-    extra, zones = [], []
-    for sign in world.drive_map().signs:
-        if sign.on_map:
-            continue
-        s = line_on_path(context.path, sign.stop_lines)
-        if s is None:
-            continue
-        extra.append(RouteSign(sign.sign_type, s, None, sign.value, sign.unit, sign.text))
-        if sign.sign_type in (SignType.SCHOOL_ZONE, SignType.TEXT):
-            try:
-                zone = parse_note(" ".join(sign.text.split()))
-            except MapTextError:
-                continue  # a sign that states no cap sets no limit
-            if not note_covers(context, zone.kind, s):
-                zones.append(RouteNote(s, s + RuleParams().sign_zone_m, sign.text, zone))
-    truth = context.with_signs(extra)
-    return dataclasses.replace(truth, notes=truth.notes + tuple(zones))
 
 
 def _update_metrics(metrics: DrivingMetrics, frame: SensorFrame, step: AgentStep) -> None:
