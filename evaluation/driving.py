@@ -6,8 +6,9 @@ stop sign 0.80), driving score = completion x penalty. Beyond the leaderboard:
 speeding (time and distance above the limit in force, by how much) and school-zone
 violations, each also per km driven.
 
-The limit in force comes from the map, every sign in the world (scenario-added ones
-too) and the map notes active at the time: what the law says, not what the car saw.
+The limit in force comes from ``evaluation.law``: the map, every sign in the world
+(scenario-added ones too) and the zones the scenario states, in force at the time: what
+the law says, not what the car saw, read by code that shares nothing with the car's rules.
 """
 
 from __future__ import annotations
@@ -18,12 +19,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from reasoning.map_context import MapContext
-from reasoning.map_text import ZoneKind
-from reasoning.rule_speed import SpeedMemory, limit_at
+from evaluation.law import RouteLaw
 from roadmind.clock import Clock
 from roadmind.frames import Pose
-from roadmind.messages import ActorTruth, CollisionTruth, LightState, ObjectClass, SignType
+from roadmind.messages import ActorTruth, CollisionTruth, LightState, ObjectClass
 from roadmind.units import mps_to_kmh
 
 
@@ -98,7 +97,7 @@ class _Excess:
 class DrivingMetrics:
     """Feed every physics step with ``update``; ``summary()`` gives metrics.json."""
 
-    context: MapContext  # the truth: map plus every sign in the world
+    law: RouteLaw  # the truth along the route
     start_clock: Clock
     ego_extent_m: np.ndarray  # (3,) half sizes
     poles_xy: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))  # signs and lights
@@ -186,13 +185,11 @@ class DrivingMetrics:
         self, time_s: float, front: float, speed_mps: float, states: dict[int, LightState]
     ) -> None:
         prev = self._prev_front_s
-        for light in self.context.lights:
+        for light in self.law.lights:
             crossed = prev is not None and prev < light.s_m <= front
             if crossed and states.get(light.landmark_id) is LightState.RED:
                 self._add(Infraction.RED_LIGHT, time_s, front, f"light {light.landmark_id}")
-        for sign in self.context.signs:
-            if sign.sign_type is not SignType.STOP:
-                continue
+        for sign in self.law.stop_signs:
             if sign.s_m - STOP_CHECK_M <= front <= sign.s_m:
                 low = self._stop_min_speed.get(sign.s_m, math.inf)
                 self._stop_min_speed[sign.s_m] = min(low, speed_mps)
@@ -205,17 +202,8 @@ class DrivingMetrics:
 
     # ------------------------------------------------------------------ speed
     def _speed(self, front: float, speed_mps: float, dt: float, clock: Clock) -> None:
-        law = limit_at(front, self.context, SpeedMemory())
-        limit = law.limit_mps if law is not None else None
-        school: float | None = None
-        for note in self.context.notes:
-            zone = note.constraint
-            inside = note.s_from_m <= front <= note.s_to_m
-            if zone is None or not inside or not zone.active(clock.weekday, clock.minute_of_day):
-                continue
-            limit = zone.cap_mps if limit is None else min(limit, zone.cap_mps)
-            if zone.kind is ZoneKind.SCHOOL_ZONE:
-                school = zone.cap_mps if school is None else min(school, zone.cap_mps)
+        limit = self.law.limit_mps(front, clock)
+        school = self.law.school_cap_mps(front, clock)
         self.limit_mps = limit
         self.speeding.add(speed_mps - limit if limit is not None else 0.0, dt, speed_mps)
         self.school_zone.add(speed_mps - school if school is not None else 0.0, dt, speed_mps)
@@ -223,7 +211,7 @@ class DrivingMetrics:
     # ------------------------------------------------------------------ results
     @property
     def route_completion(self) -> float:
-        length = self.context.path.length_m
+        length = self.law.length_m
         if self.best_front_s_m >= length - GOAL_TOLERANCE_M:
             return 1.0
         return max(0.0, min(1.0, self.best_front_s_m / length))
@@ -256,7 +244,7 @@ class DrivingMetrics:
             "school_zone_violations": self.school_zone.summary(km),
             "distance_km": round(km, 4),
             "sim_time_s": round(self.time_s, 2),
-            "route_length_m": round(self.context.path.length_m, 1),
+            "route_length_m": round(self.law.length_m, 1),
             "lane_invasions": self.lane_invasions,
         }
 

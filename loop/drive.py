@@ -22,6 +22,7 @@ from tqdm import tqdm
 
 from agent.agent import Agent, AgentStep
 from evaluation.driving import DrivingMetrics
+from evaluation.law import route_law
 from loop.rollout import (  # noqa: F401  make_agent, route_context, stack_for: old home
     PERCEPTION,
     Perceive,
@@ -33,14 +34,9 @@ from loop.rollout import (  # noqa: F401  make_agent, route_context, stack_for: 
 )
 from loop.stack import PerceptionStack
 from loop.worlds import WorldOptions
-from maps.route_map import RouteSign
-from maps.stop_lines import line_on_path
-from reasoning.map_context import MapContext, RouteNote
-from reasoning.map_text import MapTextError, parse_note
-from reasoning.rule_speed import note_covers
-from reasoning.rule_types import RuleParams
+from reasoning.map_context import MapContext
 from roadmind.frames import Pose
-from roadmind.messages import BevScene, LidarObject, ObjectClass, SensorFrame, SignType
+from roadmind.messages import BevScene, LidarObject, ObjectClass, SensorFrame
 from roadmind.rates import PHYSICS_HZ
 from roadmind.serialize import to_dict
 from sim.carla.server import CarlaServer
@@ -148,39 +144,17 @@ def drive(scenario: Scenario, out_dir: Path, options: DriveOptions | None = None
 
 
 def driving_metrics(world: World, agent: Agent) -> DrivingMetrics:
-    """The scorer of a drive on a world just reset: the law along the route (truth
-    context), the start clock, the car's size and the poles it may hit."""
+    """The scorer of a drive on a world just reset: the law along the route (from the
+    truth, not the car's reading of it), the start clock, the car's size and the poles
+    it may hit."""
     drive_map = world.drive_map()
-    context = agent.context
     metrics = DrivingMetrics(
-        truth_context(world, context),
+        route_law(drive_map.carla_map, drive_map.route, drive_map.signs, world.scenario),
         agent.start_clock,
         drive_map.ego_extent_m.copy(),
         drive_map.poles_xy,
     )
     return metrics
-
-
-def truth_context(world: World, context: MapContext) -> MapContext:
-    """The map context plus every sign the scenario put up: what the law says. A zone
-    sign with no map note of its kind over it makes a zone of the rules' sign reach."""
-    extra, zones = [], []
-    for sign in world.drive_map().signs:
-        if sign.on_map:
-            continue
-        s = line_on_path(context.path, sign.stop_lines)
-        if s is None:
-            continue
-        extra.append(RouteSign(sign.sign_type, s, None, sign.value, sign.unit, sign.text))
-        if sign.sign_type in (SignType.SCHOOL_ZONE, SignType.TEXT):
-            try:
-                zone = parse_note(" ".join(sign.text.split()))
-            except MapTextError:
-                continue  # a sign that states no cap sets no limit
-            if not note_covers(context, zone.kind, s):
-                zones.append(RouteNote(s, s + RuleParams().sign_zone_m, sign.text, zone))
-    truth = context.with_signs(extra)
-    return dataclasses.replace(truth, notes=truth.notes + tuple(zones))
 
 
 def _update_metrics(metrics: DrivingMetrics, frame: SensorFrame, step: AgentStep) -> None:

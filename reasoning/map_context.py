@@ -6,7 +6,6 @@ cannot be parsed stays in the context with its error, so it is reported.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -70,10 +69,6 @@ class MapContext:
     def last_sign_before(self, sign_type: SignType, s_m: float) -> RouteSign | None:
         passed = [g for g in self.signs if g.sign_type is sign_type and g.s_m <= s_m]
         return max(passed, key=lambda g: g.s_m) if passed else None
-
-    def with_signs(self, extra: Sequence[RouteSign]) -> MapContext:
-        signs = tuple(sorted((*self.signs, *extra), key=lambda g: g.s_m))
-        return dataclasses.replace(self, signs=signs)
 
 
 # --------------------------------------------------------------------------- building

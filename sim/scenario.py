@@ -3,12 +3,13 @@ triggers, light timings, extra signs, map-text notes, lighting, duration, seed."
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from roadmind.clock import Clock
+from roadmind.clock import MINUTES_PER_DAY, Clock
 from roadmind.config import StrictModel, load_model
 from roadmind.errors import ConfigError
 from roadmind.resources import configs_dir
@@ -87,8 +88,66 @@ class LightTimingConfig(StrictModel):
     offset_s: float = 0.0
 
 
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+MAX_CAP = 200.0  # as written, either unit; above it is a typo, not a cap
+SIGN_ZONE_M = 200.0  # default reach of a zone sign that no note of its kind covers
+_HOURS = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
+
+
+def hours_window_min(text: str) -> tuple[int, int]:
+    """``"07:00-09:00"`` -> (420, 540) minutes after midnight, end exclusive; an end
+    before the start wraps past midnight ("22:00-06:00"); "24:00" may end a window.
+    ValueError says what a window must look like."""
+    match = _HOURS.match(text.strip())
+    shape = f"hours window {text!r} must be HH:MM-HH:MM (00:00 to 24:00), e.g. '07:00-09:00'"
+    if match is None:
+        raise ValueError(shape)
+    h1, m1, h2, m2 = (int(g) for g in match.groups())
+    if h1 > 23 or m1 > 59 or m2 > 59 or h2 > 24 or (h2 == 24 and m2):
+        raise ValueError(shape)
+    start, end = h1 * 60 + m1, h2 * 60 + m2
+    if start == end % MINUTES_PER_DAY:
+        raise ValueError(f"hours window {text!r} starts where it ends (all day: leave hours out)")
+    return start, end
+
+
+class ZoneLaw(StrictModel):
+    """What a note or zone sign means legally: a speed cap of some kind of zone, in
+    force in its hours (empty: all day) on its days (empty: every day). The scorer
+    reads this, never the free text, so a misread text cannot fool both car and judge.
+    A window wrapping midnight belongs to the day it starts on."""
+
+    kind: Literal["school_zone", "road_works", "speed_limit", "other_zone"]
+    cap: float = Field(..., gt=0.0, le=MAX_CAP)
+    unit: Literal["km/h", "mph"]
+    hours: list[str] = []
+    days: list[Weekday] = []
+
+    @field_validator("hours")
+    @classmethod
+    def _hours_are_windows(cls, value: list[str]) -> list[str]:
+        for text in value:
+            hours_window_min(text)  # ValueError names the bad window
+        return value
+
+    @field_validator("days")
+    @classmethod
+    def _days_once(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError(f"days {value} name a day twice")
+        return value
+
+
+class SignZoneLaw(ZoneLaw):
+    """A zone sign's law; ``length_m``: how far the zone runs past the sign where no
+    note of its kind covers it (a note there says where the zone ends)."""
+
+    length_m: float = Field(SIGN_ZONE_M, gt=0.0, le=5000.0)
+
+
 class SignConfig(StrictModel):
-    """A sign the scenario adds beside a lane, facing the lane's traffic."""
+    """A sign the scenario adds beside a lane, facing the lane's traffic. A zone sign
+    (school_zone, text) states its legal meaning in ``law``; absent: no zone."""
 
     type: Literal["speed_limit", "stop", "yield", "school_zone", "text"]
     at: Place
@@ -96,15 +155,30 @@ class SignConfig(StrictModel):
     unit: Literal["", "km/h", "mph"] = ""
     text: str = ""
     side_offset_m: float = Field(2.5, ge=0.0, le=20.0)  # from lane centre to the pole, right
+    law: SignZoneLaw | None = None
+
+    @model_validator(mode="after")
+    def _states_its_law(self) -> SignConfig:
+        if self.law is not None and self.type not in ("school_zone", "text"):
+            raise ValueError(f"law: only school_zone and text signs state a zone, not {self.type}")
+        if self.type == "speed_limit" and not (0 < self.value <= MAX_CAP and self.unit):
+            raise ValueError(
+                f"a speed_limit sign needs a value in (0, {MAX_CAP:g}] and a unit (km/h or mph), "
+                f"got {self.value:g} {self.unit!r}"
+            )
+        return self
 
 
 class NoteConfig(StrictModel):
-    """Free map text attached to a stretch of road (read by the reasoning module)."""
+    """Free map text attached to a stretch of road (read by the reasoning module), and
+    ``law``, what it means legally (null: the text states no legal constraint). The
+    key is required so no note's truth is forgotten."""
 
     road: int
     s_from_m: float = Field(0.0, ge=0.0)
     s_to_m: float = Field(..., ge=0.0)
     text: str = Field(..., min_length=1)
+    law: ZoneLaw | None = Field(...)
 
 
 class Scenario(StrictModel):
@@ -114,7 +188,7 @@ class Scenario(StrictModel):
     seed: int = 0
     duration_s: float = Field(30.0, gt=0.0, le=3600.0)
     start_clock: str = "08:00"  # local time of day (HH:MM) at t = 0, for time-windowed notes
-    weekday: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = "wed"
+    weekday: Weekday = "wed"
     ego: EgoConfig
     actors: list[Annotated[VehicleActor | PedestrianActor, Field(discriminator="kind")]] = []
     traffic_lights: LightTimingConfig = LightTimingConfig()

@@ -8,19 +8,28 @@ import numpy as np
 import pytest
 
 from evaluation.driving import PENALTY, DrivingMetrics, Infraction
-from reasoning.canned import MapSpec, map_context
+from evaluation.law import RouteLaw, Zone
+from maps.route_map import RouteLight, RouteSign, SpeedSegment
 from roadmind.clock import Clock
 from roadmind.frames import Pose
-from roadmind.messages import ActorTruth, CollisionTruth, LightState, ObjectClass
+from roadmind.messages import ActorTruth, CollisionTruth, LightState, ObjectClass, SignType
+from roadmind.units import kmh_to_mps, mph_to_mps
 
 EGO_EXTENT = np.array([2.35, 0.95, 0.75])
+MON_FRI = frozenset({"mon", "tue", "wed", "thu", "fri"})
 DT = 0.05
 
 
-def _metrics(spec: dict, clock: str = "08:00", weekday: str = "tue") -> DrivingMetrics:
-    return DrivingMetrics(
-        map_context(MapSpec.model_validate(spec)), Clock.parse(clock, weekday), EGO_EXTENT
+def _law(length_m: float, limits_kmh=(), **kw: object) -> RouteLaw:
+    """A straight route's law; ``limits_kmh``: (from, to, km/h) speed records."""
+    records = tuple(
+        SpeedSegment(a, b, kmh_to_mps(v), v, "km/h", "map speed record") for a, b, v in limits_kmh
     )
+    return RouteLaw(length_m, records, **kw)  # type: ignore[arg-type]
+
+
+def _metrics(law: RouteLaw, clock: str = "08:00", weekday: str = "tue") -> DrivingMetrics:
+    return DrivingMetrics(law, Clock.parse(clock, weekday), EGO_EXTENT)
 
 
 def _run(metrics: DrivingMetrics, speeds_mps: list[float], lights=None, actors=()) -> None:
@@ -32,7 +41,7 @@ def _run(metrics: DrivingMetrics, speeds_mps: list[float], lights=None, actors=(
 
 
 def test_clean_drive_scores_100() -> None:
-    m = _metrics({"length_m": 100, "speed_limits": [{"from_m": 0, "to_m": 100, "value": 50}]})
+    m = _metrics(_law(100, [(0, 100, 50)]))
     _run(m, [10.0] * 200)  # 100 m at 36 km/h
     summary = m.summary()
     assert summary["driving_score"] == 100.0
@@ -41,7 +50,7 @@ def test_clean_drive_scores_100() -> None:
 
 
 def test_red_light_run_costs_0_70_and_green_does_not() -> None:
-    spec = {"length_m": 200, "lights": [{"at_m": 50, "landmark_id": 7}]}
+    spec = _law(200, lights=(RouteLight(7, 50.0),))
     red = _metrics(spec)
     _run(red, [10.0] * 200, lights={7: LightState.RED})
     green = _metrics(spec)
@@ -53,7 +62,7 @@ def test_red_light_run_costs_0_70_and_green_does_not() -> None:
 
 
 def test_rolling_stop_is_an_infraction_full_stop_is_not() -> None:
-    spec = {"length_m": 100, "signs": [{"type": "stop", "at_m": 30, "landmark_id": 3}]}
+    spec = _law(100, stop_signs=(RouteSign(SignType.STOP, 30.0, 3),))
     rolling = _metrics(spec)
     _run(rolling, [10.0] * 50 + [1.0] * 60 + [10.0] * 100)
     assert [e.kind for e in rolling.infractions] == [Infraction.STOP_SIGN]
@@ -64,7 +73,7 @@ def test_rolling_stop_is_an_infraction_full_stop_is_not() -> None:
 
 
 def test_collisions_once_per_contact_with_their_coefficients() -> None:
-    m = _metrics({"length_m": 200})
+    m = _metrics(_law(200))
     ped = ActorTruth(
         5, ObjectClass.PEDESTRIAN, Pose(x_m=20.0), np.array([0.25, 0.3, 0.9]), np.zeros(3)
     )
@@ -77,22 +86,14 @@ def test_collisions_once_per_contact_with_their_coefficients() -> None:
 
 
 def test_a_pole_is_a_static_collision() -> None:
-    m = _metrics({"length_m": 100})
+    m = _metrics(_law(100))
     m.poles_xy = np.array([[30.0, 0.5], [30.0, 5.0]])  # one in the path, one beside it
     _run(m, [10.0] * 100)
     assert [e.kind for e in m.infractions] == [Infraction.COLLISION_STATIC]
 
 
 def test_speeding_time_distance_and_excess() -> None:
-    m = _metrics(
-        {
-            "length_m": 500,
-            "speed_limits": [
-                {"from_m": 0, "to_m": 100, "value": 50},
-                {"from_m": 100, "to_m": 500, "value": 30},
-            ],
-        }
-    )
+    m = _metrics(_law(500, [(0, 100, 50), (100, 500, 30)]))
     _run(m, [60 / 3.6] * 200 + [30 / 3.6] * 100)  # 10 s at 60 km/h: over 50, then over 30
     sp = m.summary()["speeding"]
     assert sp["max_over_kmh"] == pytest.approx(30.0, abs=0.1)
@@ -103,12 +104,8 @@ def test_speeding_time_distance_and_excess() -> None:
 
 
 def test_school_zone_only_inside_its_hours() -> None:
-    spec = {
-        "length_m": 300,
-        "notes": [
-            {"from_m": 50, "to_m": 150, "text": "School zone: 20 mph 7:00-9:00 on school days"}
-        ],
-    }
+    school = Zone("school_zone", 50, 150, mph_to_mps(20), ((7 * 60, 9 * 60),), MON_FRI)
+    spec = _law(300, zones=(school,))
     inside = _metrics(spec, clock="08:00", weekday="tue")
     _run(inside, [40 / 3.6] * 400)
     saturday = _metrics(spec, clock="08:00", weekday="sat")
@@ -119,7 +116,7 @@ def test_school_zone_only_inside_its_hours() -> None:
 
 
 def test_route_completion_counts_progress_on_the_route() -> None:
-    m = _metrics({"length_m": 100})
+    m = _metrics(_law(100))
     _run(m, [10.0] * 60)  # 30 m: front at ~32 m
     assert m.route_completion == pytest.approx(32.35 / 100, abs=0.01)
     m.update(10.0, Pose(x_m=90.0, y_m=8.0), 10.0, 90.0, 8.0, (), {})  # off the route
@@ -127,7 +124,7 @@ def test_route_completion_counts_progress_on_the_route() -> None:
 
 
 def test_sensor_contacts_with_the_static_world_once_per_contact() -> None:
-    m = _metrics({"length_m": 100})
+    m = _metrics(_law(100))
     pole = CollisionTruth(31, ObjectClass.UNKNOWN, "static.pole", 900.0)
     light = CollisionTruth(32, ObjectClass.TRAFFIC_LIGHT, "traffic.traffic_light", 500.0)
     car = CollisionTruth(33, ObjectClass.VEHICLE, "vehicle.tesla.model3", 800.0)
@@ -151,4 +148,4 @@ def test_sensor_contacts_with_the_static_world_once_per_contact() -> None:
         (Infraction.COLLISION_STATIC, "static.pole"),
     ]  # the car is judged by its footprint, not here
     assert m.summary()["lane_invasions"] == 1
-    assert _metrics({"length_m": 100}).summary()["lane_invasions"] is None  # no sensor
+    assert _metrics(_law(100)).summary()["lane_invasions"] is None  # no sensor
