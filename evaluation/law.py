@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from operator import attrgetter
 
 import carla
 
@@ -161,49 +162,39 @@ def route_law(
         if s is not None:
             placed.append((s, config))
     note_zones = [z for n in scenario.notes if (z := _note_zone(path, n)) is not None]
+    speed_signs = [
+        SpeedSign(g.s_m, speed_to_mps(g.value, g.unit))
+        for g in map_signs
+        if g.sign_type is SignType.SPEED_LIMIT
+    ] + [
+        SpeedSign(s, speed_to_mps(c.value, c.unit))  # value and unit checked by SignConfig
+        for s, c in placed
+        if c.type == "speed_limit"
+    ]
+    stop_signs = [g for g in map_signs if g.sign_type is SignType.STOP] + [
+        RouteSign(SignType.STOP, s, None, c.value, c.unit, c.text)
+        for s, c in placed
+        if c.type == "stop"
+    ]
+    by_s = attrgetter("s_m")  # a stable sort: at one s, map signs stay first
     return RouteLaw(
         path.length_m,
         speed_segments(carla_map, path, problems),
-        tuple(
-            sorted(
-                [
-                    SpeedSign(g.s_m, speed_to_mps(g.value, g.unit))
-                    for g in map_signs
-                    if g.sign_type is SignType.SPEED_LIMIT
-                ]
-                + [
-                    SpeedSign(s, speed_to_mps(c.value, c.unit))
-                    for s, c in placed
-                    if c.type == "speed_limit"  # value and unit checked by SignConfig
-                ],
-                key=lambda g: g.s_m,
-            )
-        ),
+        tuple(sorted(speed_signs, key=by_s)),
         tuple(note_zones + _sign_zones(placed, note_zones)),
-        # map signs first, then the scenario's, each in route order (a stable sort)
-        tuple(
-            sorted(
-                [g for g in sorted(map_signs, key=lambda g: g.s_m) if g.sign_type is SignType.STOP]
-                + [
-                    RouteSign(SignType.STOP, s, None, c.value, c.unit, c.text)
-                    for s, c in placed
-                    if c.type == "stop"
-                ],
-                key=lambda g: g.s_m,
-            )
-        ),
-        tuple(sorted(lights, key=lambda lt: lt.s_m)),
+        tuple(sorted(stop_signs, key=by_s)),
+        tuple(sorted(lights, key=by_s)),
     )
 
 
-def _zone(kind_law: ZoneLaw, s_from_m: float, s_to_m: float, source: str) -> Zone:
+def _zone(law: ZoneLaw, s_from_m: float, s_to_m: float, source: str) -> Zone:
     return Zone(
-        kind_law.kind,
+        law.kind,
         s_from_m,
         s_to_m,
-        speed_to_mps(kind_law.cap, kind_law.unit),
-        tuple(hours_window_min(h) for h in kind_law.hours),
-        frozenset(kind_law.days),
+        speed_to_mps(law.cap, law.unit),
+        tuple(hours_window_min(h) for h in law.hours),
+        frozenset(law.days),
         source,
     )
 
