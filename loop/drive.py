@@ -23,15 +23,7 @@ from tqdm import tqdm
 from agent.agent import Agent, AgentStep
 from evaluation.driving import DrivingMetrics
 from evaluation.law import route_law
-from loop.rollout import (  # noqa: F401  make_agent, route_context, stack_for: old home
-    PERCEPTION,
-    Perceive,
-    make_agent,
-    rollout,
-    route_context,
-    scenario_steps,
-    stack_for,
-)
+from loop.rollout import Perceive, rollout, scenario_steps
 from loop.stack import PerceptionStack
 from loop.worlds import WorldOptions
 from reasoning.map_context import MapContext

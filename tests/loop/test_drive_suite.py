@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from loop import drive as drive_module
+from loop import rollout as rollout_module
 from loop.drive import DriveOptions, drive
 from roadmind.messages import BevScene, SensorFrame
 from sim.rig import RigConfig
@@ -107,7 +108,7 @@ def test_run_folder_with_video(tmp_path: Path, small_rig: RigConfig) -> None:
 
 def test_ctrl_c_keeps_what_was_recorded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     calls = {"n": 0}
-    real = drive_module.PERCEPTION["oracle"]
+    real = rollout_module.PERCEPTION["oracle"]
     perceive = None
 
     def interrupted_after_30(frame: SensorFrame) -> BevScene:
@@ -122,7 +123,7 @@ def test_ctrl_c_keeps_what_was_recorded(tmp_path: Path, monkeypatch: pytest.Monk
         perceive = real(world)
         return interrupted_after_30
 
-    monkeypatch.setitem(drive_module.PERCEPTION, "oracle", build)
+    monkeypatch.setitem(rollout_module.PERCEPTION, "oracle", build)
     result = _drive("default", tmp_path)
     assert result.interrupted and result.steps == 30
     metrics = json.loads((tmp_path / "metrics.json").read_text())
