@@ -4,7 +4,7 @@ A ``World`` is used as a context manager: ``reset(scenario, seed)`` builds the s
 and returns the first ``SensorFrame``, ``step(control)`` advances one physics step
 (``1 / PHYSICS_HZ``) and returns the next, ``close()`` releases everything. After a
 reset, ``drive_map()`` says what the closed loop needs beyond the frames: the map,
-the planned route, the ego's size and every sign and light (for the truth context).
+the planned route, the ego's size and every sign and light (for the scorer's law).
 
 The protocol imports no backend; ``loop.worlds`` picks one by name.
 """
@@ -30,7 +30,7 @@ class DriveMap:
 
     ego_extent_m: (3,) half sizes of the ego's box.
     signs, lights: every sign and light of the world (map landmarks and scenario-added
-    signs), with the stop lines the truth context places on the route.
+    signs), with the stop lines the scorer's law places on the route.
     poles_xy: (N, 2) poles the metrics check for contact; empty where a collision
     sensor reports contacts with the static world.
     """
