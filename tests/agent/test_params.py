@@ -49,3 +49,14 @@ def test_values_from_the_file_reach_the_agent(tmp_path: Path) -> None:
     assert agent.pursuit.min_lookahead_m == 6.0
     assert agent.limits.wheelbase_m == 3.1
     assert config.rules.min_gap_m == AgentConfig().rules.min_gap_m  # the rest stays default
+
+
+def test_the_stop_profile_is_set_once_under_rules(tmp_path: Path) -> None:
+    path = tmp_path / "agent.yaml"
+    path.write_text("rules: {comfort_decel_mps2: 2.0, stop_margin_m: 0.8}\n")
+    config = load_agent_config(path)
+    assert config.longitudinal.comfort_decel_mps2 == 2.0
+    assert config.longitudinal.stop_margin_m == 0.8
+    path.write_text("longitudinal: {stop_margin_m: 0.8}\n")
+    with pytest.raises(ConfigError, match=r"longitudinal.stop_margin_m: set it under rules"):
+        load_agent_config(path)
