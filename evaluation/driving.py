@@ -202,8 +202,7 @@ class DrivingMetrics:
 
     # ------------------------------------------------------------------ speed
     def _speed(self, front: float, speed_mps: float, dt: float, clock: Clock) -> None:
-        limit = self.law.limit_mps(front, clock)
-        school = self.law.school_cap_mps(front, clock)
+        limit, school = self.law.caps_mps(front, clock)
         self.limit_mps = limit
         self.speeding.add(speed_mps - limit if limit is not None else 0.0, dt, speed_mps)
         self.school_zone.add(speed_mps - school if school is not None else 0.0, dt, speed_mps)

@@ -122,17 +122,22 @@ class RouteLaw:
     def zones_in_force(self, s_m: float, clock: Clock) -> list[Zone]:
         return [z for z in self.zones if z.covers(s_m) and z.in_force(clock)]
 
-    def limit_mps(self, s_m: float, clock: Clock) -> float | None:
-        """The limit in force at ``s_m`` at ``clock``: posted limit and zones in force."""
-        caps = [z.cap_mps for z in self.zones_in_force(s_m, clock)]
+    def caps_mps(self, s_m: float, clock: Clock) -> tuple[float | None, float | None]:
+        """(limit in force, school-zone cap in force) at ``s_m`` at ``clock``; the limit is
+        the posted one and every zone in force, the lowest holding; None: none."""
+        zones = self.zones_in_force(s_m, clock)
+        caps = [z.cap_mps for z in zones]
         posted = self.posted_limit_mps(s_m)
         if posted is not None:
             caps.append(posted)
-        return min(caps) if caps else None
+        school = [z.cap_mps for z in zones if z.kind == SCHOOL_ZONE]
+        return (min(caps) if caps else None), (min(school) if school else None)
+
+    def limit_mps(self, s_m: float, clock: Clock) -> float | None:
+        return self.caps_mps(s_m, clock)[0]
 
     def school_cap_mps(self, s_m: float, clock: Clock) -> float | None:
-        caps = [z.cap_mps for z in self.zones_in_force(s_m, clock) if z.kind == SCHOOL_ZONE]
-        return min(caps) if caps else None
+        return self.caps_mps(s_m, clock)[1]
 
 
 # --------------------------------------------------------------------------- building
