@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # --help stays light: heavy modules load inside commands
@@ -21,6 +22,7 @@ if TYPE_CHECKING:  # --help stays light: heavy modules load inside commands
 SCENARIO_HELP = "scenario name in configs/scenarios or a path to a YAML file"
 RIG_HELP = "sensor rig: a name in configs/rigs or a path"
 JSON_OUT_HELP = "also write the JSON to this file"
+DATA_DIR = Path("datasets") / "detector"  # generated data goes under the working directory
 
 
 def add_scenario(p: argparse.ArgumentParser) -> None:

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from cli.common import (
+    DATA_DIR,
     add_json_out,
     add_lidar_config,
     add_rig,
@@ -17,7 +18,6 @@ from cli.common import (
     scenario_names,
 )
 from cli.output import emit_json
-from cli.train import DATA_DIR
 
 
 def cmd_eval_lidar(args: argparse.Namespace) -> int:

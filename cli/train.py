@@ -7,10 +7,10 @@ import json
 import sys
 from pathlib import Path
 
+from cli.common import DATA_DIR
 from roadmind.resources import configs_dir, models_dir
 
 RECIPE = configs_dir() / "training" / "detector.yaml"
-DATA_DIR = Path("datasets") / "detector"  # generated data goes under the working directory
 MODEL_DIR = models_dir() / "detector"
 
 

@@ -38,7 +38,8 @@ from roadmind.errors import UserError
 from roadmind.messages import CameraImage, Detection2D, ObjectClass
 from roadmind.resources import derived_path, models_dir
 
-DEFAULT_WEIGHTS = models_dir() / "detector" / "roadmind_yolo11n.pt"
+WEIGHTS_NAME = "roadmind_yolo11n.pt"  # what training writes and the detector loads
+DEFAULT_WEIGHTS = models_dir() / "detector" / WEIGHTS_NAME
 TRAIN_HINT = "train them with `roadmind train detector` (recipe configs/training/detector.yaml)"
 IMGSZ = 832  # widest network input: wider frames are letterboxed to it
 UPSCALE = 1.3  # frames and crops are enlarged this much, up to IMGSZ wide

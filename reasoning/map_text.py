@@ -20,9 +20,8 @@ from dataclasses import dataclass
 from typing import NoReturn, Protocol, runtime_checkable
 
 from roadmind.clock import MINUTES_PER_DAY, WEEKDAYS
-from roadmind.units import speed_to_mps
+from roadmind.units import MAX_SPEED_VALUE, speed_to_mps
 
-MAX_SPEED_VALUE = 200.0  # as written, either unit; anything above is a typo, not a cap
 CAP_UNITS = ("km/h", "mph")
 
 _MON_FRI = frozenset(WEEKDAYS[:5])

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from maps.route_map import RouteSign
 from reasoning.map_context import MapContext
 from reasoning.map_text import (
-    MAX_SPEED_VALUE,
     MapTextError,
     NoteParser,
     TextConstraint,
@@ -29,7 +28,7 @@ from reasoning.rule_types import (
 )
 from roadmind.clock import Clock
 from roadmind.messages import Action, BevSign, Reason, SignType
-from roadmind.units import speed_to_mps
+from roadmind.units import MAX_SPEED_VALUE, speed_to_mps
 
 HORIZON_M = 150.0  # look this far ahead for lower limits
 EARLY_M = 3.0  # be down to a lower limit this far before its sign

@@ -7,6 +7,7 @@ import math
 KMH_PER_MPS = 3.6
 MPH_PER_MPS = 2.2369362920544
 SPEED_UNITS = ("km/h", "mph", "m/s")
+MAX_SPEED_VALUE = 200.0  # a posted speed as written, either unit; above it is a typo
 
 
 def kmh_to_mps(speed_kmh: float) -> float:

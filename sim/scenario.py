@@ -13,6 +13,7 @@ from roadmind.clock import MINUTES_PER_DAY, Clock
 from roadmind.config import StrictModel, load_model
 from roadmind.errors import ConfigError
 from roadmind.resources import configs_dir
+from roadmind.units import MAX_SPEED_VALUE
 from sim.lighting import LightingConfig
 from sim.rig import RigConfig, load_rig, resolve_rig_path
 
@@ -89,7 +90,6 @@ class LightTimingConfig(StrictModel):
 
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-MAX_CAP = 200.0  # as written, either unit; above it is a typo, not a cap
 SIGN_ZONE_M = 200.0  # default reach of a zone sign that no note of its kind covers
 _HOURS = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
 
@@ -118,7 +118,7 @@ class ZoneLaw(StrictModel):
     A window wrapping midnight belongs to the day it starts on."""
 
     kind: Literal["school_zone", "road_works", "speed_limit", "other_zone"]
-    cap: float = Field(..., gt=0.0, le=MAX_CAP)
+    cap: float = Field(..., gt=0.0, le=MAX_SPEED_VALUE)
     unit: Literal["km/h", "mph"]
     hours: list[str] = []
     days: list[Weekday] = []
@@ -161,9 +161,10 @@ class SignConfig(StrictModel):
     def _states_its_law(self) -> SignConfig:
         if self.law is not None and self.type not in ("school_zone", "text"):
             raise ValueError(f"law: only school_zone and text signs state a zone, not {self.type}")
-        if self.type == "speed_limit" and not (0 < self.value <= MAX_CAP and self.unit):
+        if self.type == "speed_limit" and not (0 < self.value <= MAX_SPEED_VALUE and self.unit):
             raise ValueError(
-                f"a speed_limit sign needs a value in (0, {MAX_CAP:g}] and a unit (km/h or mph), "
+                f"a speed_limit sign needs a value in (0, {MAX_SPEED_VALUE:g}] and a unit "
+                "(km/h or mph), "
                 f"got {self.value:g} {self.unit!r}"
             )
         return self

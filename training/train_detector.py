@@ -14,10 +14,9 @@ from pathlib import Path
 
 from pydantic import Field
 
+from perception.camera_detector import WEIGHTS_NAME
 from roadmind.config import StrictModel, load_model
 from training.dataset_layout import FRAMES_PER_GROUP, VAL_EVERY_GROUPS, class_names, label_stats
-
-WEIGHTS_NAME = "roadmind_yolo11n.pt"
 
 
 class DataRecipe(StrictModel):

@@ -173,7 +173,7 @@ def test_standalone_opendrive_world_from_the_scenario_xodr() -> None:
         assert drive_map.carla_map is fake.world.get_map()  # the server's map, not a copy
         assert drive_map.route.length_m > 100.0
         assert {light.light_id for light in drive_map.lights}  # map landmarks, as embedded
-        assert any(sign.sign_id >= 900_000 for sign in drive_map.signs)  # scenario's sign
+        assert any(not sign.on_map for sign in drive_map.signs)  # scenario's sign
 
 
 def test_broken_xodr_fails_before_the_server_sees_it(tmp_path: Path) -> None:
