@@ -10,7 +10,6 @@ do), so it never stops forever. A light that is dark, unknown or not seen for
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -75,19 +74,10 @@ class JunctionMemory:
 
 @dataclass(frozen=True, slots=True)
 class Here:
-    """What every junction rule looks at in this frame."""
+    """What every junction rule looks at in this frame: the situation and the memories."""
 
-    ego: EgoView
-    v_mps: float
-    time_s: float
-    objects: Sequence[RouteObject]
-    ctx: MapContext
+    now: Situation
     memory: JunctionMemory
-    params: RuleParams
-
-    @property
-    def front_s_m(self) -> float:
-        return self.ego.route_s_m + self.params.ego_half_length_m
 
 
 class JunctionRule:
@@ -103,7 +93,7 @@ class JunctionRule:
 def junction_rules(now: Situation, memory: JunctionMemory) -> list[Constraint]:
     scene, ego, v_mps, ctx, params = now.scene, now.ego, now.v_mps, now.context, now.params
     lights, signs = scene.lights, scene.signs
-    here = Here(ego, v_mps, scene.timestamp_s, now.objects, ctx, memory, params)
+    here = Here(now, memory)
     _remember_unmapped_signs(signs, here)
     # Lights are looked at as far as a comfortable stop reaches, never less than the horizon.
     light_horizon = max(
@@ -111,7 +101,7 @@ def junction_rules(now: Situation, memory: JunctionMemory) -> list[Constraint]:
     )
     out: list[Constraint] = []
     for point in [*_stop_points(ego, lights, ctx), *memory.perceived.values()]:
-        d = point.s_m - here.front_s_m
+        d = point.s_m - here.now.front_s_m
         if d < -params.stop_zone_m:
             continue
         if point.kind == "light":
@@ -126,7 +116,7 @@ def junction_rules(now: Situation, memory: JunctionMemory) -> list[Constraint]:
 def _remember_unmapped_signs(signs: tuple[BevSign, ...], here: Here) -> None:
     """Stop and yield signs seen but not on the route's map: the line is taken at the sign.
     Signs the map places elsewhere (another road) are not ours."""
-    ctx, memory = here.ctx, here.memory
+    ctx, memory = here.now.context, here.memory
     mapped = {g.landmark_id for g in ctx.signs if g.landmark_id is not None}
     for sign in signs:
         if sign.sign_type not in (SignType.STOP, SignType.YIELD) or sign.distance_m <= 0:
@@ -135,7 +125,7 @@ def _remember_unmapped_signs(signs: tuple[BevSign, ...], here: Here) -> None:
             sign.landmark_id in mapped or sign.landmark_id in ctx.off_route_ids
         ):
             continue
-        s = here.ego.route_s_m + sign.distance_m
+        s = here.now.ego.route_s_m + sign.distance_m
         if any(  # the map's own sign, seen without its id (the pole stands by the line)
             g.sign_type is sign.sign_type and abs(g.s_m - s) < SAME_POLE_M for g in ctx.signs
         ):
@@ -185,8 +175,8 @@ def _light_state(
     point: StopPoint, lights: tuple[BevLight, ...], here: Here
 ) -> tuple[LightState, str]:
     """The light's state as remembered (UNKNOWN when stale), and why when not known."""
-    memory, time_s, params = here.memory, here.time_s, here.params
-    seen = _match_light(point, lights, here.ego)
+    memory, time_s, params = here.memory, here.now.scene.timestamp_s, here.now.params
+    seen = _match_light(point, lights, here.now.ego)
     mem = memory.lights.get(point.key)
     if seen is not None:
         if mem is None or mem.state is not seen.state:
@@ -205,7 +195,7 @@ def _light_state(
 
 
 def _light(point: StopPoint, d: float, state: LightState, why: str, here: Here) -> list[Constraint]:
-    params, v = here.params, here.v_mps
+    params, v = here.now.params, here.now.v_mps
     mem = here.memory.lights.get(point.key)
     evidence = (f"light:{point.landmark_id or point.label} {state.value}",)
     if d < -params.stop_margin_m:  # the front is across the line: clear the junction
@@ -267,7 +257,7 @@ def _sign_stop(
     rule: str | None = None,
     evidence: tuple[str, ...] = (),
 ) -> list[Constraint]:
-    params, v, time_s = here.params, here.v_mps, here.time_s
+    params, v, time_s = here.now.params, here.now.v_mps, here.now.scene.timestamp_s
     state = here.memory.stops.setdefault(point.key, StopState())
     if not evidence:
         evidence = (
@@ -360,10 +350,10 @@ def crossing_traffic(line_s_m: float, here: Here) -> list[Conflict]:
     """Road users that would meet the car in the junction after ``line_s_m``: inside
     it, or arriving within ``yield_gap_s``. Traffic in the car's own lane (leaders,
     followers) is the following rule's business."""
-    params, ego = here.params, here.ego
-    centre = _junction_centre(line_s_m, here.ctx)
+    params, ego = here.now.params, here.now.ego
+    centre = _junction_centre(line_s_m, here.now.context)
     out = []
-    for ob in here.objects:
+    for ob in here.now.objects:
         if ob.obj.object_class not in (ObjectClass.VEHICLE, ObjectClass.UNKNOWN):
             continue
         if abs(ob.lateral_m) < params.lane_half_width_m:
