@@ -1,6 +1,6 @@
 # Two commands set up everything on a fresh Debian machine with Python 3.11:
 #   make demo   installs what is missing, then drives the default scenario
-#   make test   installs what is missing, then runs ruff, the import contracts and the tests
+#   make test   installs what is missing, then runs ruff, the import contracts, mypy and the tests
 PYTHON ?= python3.11
 VENV := .venv
 STAMP := $(VENV)/.installed

@@ -1,4 +1,4 @@
-"""Oracle perception: the BEV scene straight from the embedded world's ground truth.
+"""Oracle perception: the BEV scene straight from a world's ground truth (embedded or CARLA).
 
 The upper bound the perception stack is compared against. It sees every road user
 within range (through walls: the truth has no occlusion), and the signs and lights
