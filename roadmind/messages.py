@@ -356,8 +356,52 @@ class BevObject:
 
 
 @dataclass(frozen=True, slots=True)
+class SignReading:
+    """What the reader says a sign or light crop shows.
+
+    label: the vocabulary entry that won (``speed_limit``, ``stop``, ``light_red``, ...).
+    sign_type: its meaning for the rules; None for lights and for labels the rules do
+    not know. value/unit: the limit where the sign has one; text: what OCR read on the
+    plate. confidence in [0, 1]; runner_up: the best other label (with its value) and
+    its confidence. light_state: set for light crops.
+    """
+
+    label: str
+    sign_type: SignType | None = None
+    value: float = 0.0
+    unit: str = ""
+    text: str = ""
+    confidence: float = 0.0
+    runner_up: str = ""
+    runner_up_confidence: float = 0.0
+    light_state: LightState | None = None
+
+    def __post_init__(self) -> None:
+        _check_finite(
+            "SignReading",
+            value=self.value,
+            confidence=self.confidence,
+            runner_up_confidence=self.runner_up_confidence,
+        )
+        for name in ("confidence", "runner_up_confidence"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"SignReading.{name} must be in [0, 1], got {getattr(self, name)}")
+
+    def describe(self) -> str:
+        """``speed_limit 30 km/h`` or ``stop``: the label with its value."""
+        if self.value > 0 and self.unit:
+            return f"{self.label} {self.value:g} {self.unit}"
+        return self.label
+
+
+@dataclass(frozen=True, slots=True)
 class BevSign:
-    """A located sign; distance ahead and lateral offset (right positive) in the ego frame."""
+    """A located sign; distance ahead and lateral offset (right positive) in the ego frame.
+
+    Meaning (type, value, unit, text) comes from the reader where ``read_frame`` is set
+    (the frame it was read in, with ``confidence``); else from the map landmark or the
+    ground truth (confidence 1). landmark_id: the map landmark it matched, if any.
+    """
 
     sign_type: SignType
     distance_m: float
@@ -366,6 +410,8 @@ class BevSign:
     unit: str = ""
     text: str = ""
     landmark_id: int | None = None
+    confidence: float = 1.0
+    read_frame: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
