@@ -1,6 +1,6 @@
 """``roadmind bench stack``: milliseconds per stage of the perception stack in the loop
 (the detector on every camera frame a fusion cycle uses, the second look, the LiDAR
-pipeline and fusion), on one scenario driven by the stack's own scene."""
+pipeline, fusion and the sign reader), on one scenario driven by the stack's own scene."""
 
 from __future__ import annotations
 
@@ -47,4 +47,6 @@ def bench_stack(
         "second_look": _stats(times.second_look_ms),
         "lidar": _stats(times.lidar_ms),
         "fusion": _stats(times.fusion_ms),
+        "reader": _stats(times.reader_ms),
+        "reader_ms_per_step": round(sum(times.reader_ms) / steps, 2),
     }

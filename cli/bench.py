@@ -70,6 +70,14 @@ def cmd_bench_stack(args: argparse.Namespace) -> int:
     return emit_json(result, args.out)
 
 
+def cmd_bench_reader(args: argparse.Namespace) -> int:
+    from benchmarks.reader import bench_reader
+
+    with contextlib.redirect_stdout(sys.stderr):  # stdout carries the JSON only
+        result = bench_reader(args.scenario, args.steps, args.batch, args.repeats)
+    return emit_json(result, args.out)
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     from perception.camera_detector import DEFAULT_WEIGHTS
 
@@ -121,3 +129,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--steps", type=int, default=400, help="world steps driven by the stack")
     add_json_out(b)
     b.set_defaults(func=cmd_bench_stack)
+
+    b = bench.add_parser(
+        "reader",
+        help="sign reader: ms per crop batched, OCR ms, and what it adds per step in the loop",
+    )
+    b.add_argument(
+        "--scenario",
+        default="speed_limits",
+        help="scenario the stack drives (default: speed_limits, signs all along)",
+    )
+    b.add_argument("--steps", type=int, default=300, help="world steps, with and without reader")
+    b.add_argument("--batch", type=int, default=32, help="crops per encoder batch")
+    add_repeats(b, 20)
+    add_json_out(b)
+    b.set_defaults(func=cmd_bench_reader)

@@ -65,6 +65,17 @@ def cmd_eval_perception(args: argparse.Namespace) -> int:
     return emit_json(result, args.out)
 
 
+def cmd_eval_reader(args: argparse.Namespace) -> int:
+    from reasoning.reader_model import load_encoder
+    from reasoning.sign_reader import SignReader
+    from training.reader_eval import evaluate_reader
+
+    with contextlib.redirect_stdout(sys.stderr):  # stdout carries the JSON only
+        reader = SignReader(load_encoder(args.model))
+        result = evaluate_reader(reader, args.frames, args.seed, progress=not args.quiet)
+    return emit_json(result, args.out)
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     from perception.camera_detector import DEFAULT_WEIGHTS
 
@@ -117,3 +128,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--camera-only", action="store_true")
     add_json_out(e)
     e.set_defaults(func=cmd_eval_perception)
+
+    e = evals.add_parser(
+        "reader",
+        help="sign and light reader on world crops it never trained on: accuracy, "
+        "robustness, zero-shot",
+    )
+    e.add_argument("--frames", type=int, default=300, help="embedded-world frames to cut")
+    e.add_argument("--seed", type=int, default=2026, help="layouts, lighting and corruptions")
+    e.add_argument("--model", default=None, help="a trained folder or a CLIP checkpoint")
+    e.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_json_out(e)
+    e.set_defaults(func=cmd_eval_reader)

@@ -7,11 +7,11 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from cli import bench, drive, lidar, render, scene, train
+from cli import bench, drive, lidar, read, render, scene, train
 from cli import eval as eval_cmds
 from roadmind.errors import UserError
 
-GROUPS = (render, drive, scene, train, bench, lidar, eval_cmds)  # the order --help lists
+GROUPS = (render, drive, scene, read, train, bench, lidar, eval_cmds)  # the order --help lists
 
 
 def build_parser() -> argparse.ArgumentParser:

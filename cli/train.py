@@ -12,6 +12,8 @@ from roadmind.resources import configs_dir, models_dir
 
 RECIPE = configs_dir() / "training" / "detector.yaml"
 MODEL_DIR = models_dir() / "detector"
+READER_RECIPE = configs_dir() / "training" / "reader.yaml"
+READER_DIR = models_dir() / "reader"
 
 
 def cmd_datagen(args: argparse.Namespace) -> int:
@@ -43,6 +45,14 @@ def cmd_train_detector(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train_reader(args: argparse.Namespace) -> int:
+    from training.train_reader import train_reader
+
+    summary = train_reader(Path(args.recipe), Path(args.out), progress=not args.quiet)
+    print(json.dumps(summary, indent=1))
+    return 0
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("datagen", help="write a YOLO dataset from the embedded world (resumable)")
     p.add_argument("--out", default=str(DATA_DIR), help=f"dataset folder (default {DATA_DIR})")
@@ -64,3 +74,15 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="train on --data as it stands (e.g. a copied dataset on a GPU machine)",
     )
     t.set_defaults(func=cmd_train_detector)
+
+    t = train.add_parser(
+        "reader", help="the sign and light reader's image tower (contrastive, synthetic crops)"
+    )
+    t.add_argument("--recipe", default=str(READER_RECIPE))
+    t.add_argument(
+        "--out",
+        default=str(READER_DIR),
+        help="reader.json, reader.safetensors, recipe copy, training.json",
+    )
+    t.add_argument("--quiet", action="store_true", help="no progress bar")
+    t.set_defaults(func=cmd_train_reader)

@@ -13,7 +13,9 @@ camera frame does). In a cycle:
 3. all of them update the tracker (world frame, ego pose of the scan), which gives
    ids and velocities;
 4. signs and lights are placed the same way, matched to map landmarks
-   (``fusion.landmarks``), and lights read from their pixels.
+   (``fusion.landmarks``), lights read from their pixels and signs by the injected
+   reader (``fusion.sign_readings``): a sign's meaning is its reading, the matched
+   landmark (if any) rides along as evidence for the rules.
 
 Between cycles the tracks are extrapolated and signs, lights and obstacle points are
 re-expressed in the moving ego frame. Stale or missing sensors degrade the scene and
@@ -34,6 +36,7 @@ from fusion.config import FusionConfig
 from fusion.landmarks import KnownLandmark, match_landmark
 from fusion.locate import Placement, ProjectedPoints, camera_range, place
 from fusion.occupancy import occupancy
+from fusion.sign_readings import HeldReading, ReadSign, SignReadings
 from fusion.tracking import Detection, Tracker
 from perception.lidar_pipeline import LidarResult
 from perception.light_state import read_light_state
@@ -112,8 +115,10 @@ class BevFusion:
         landmarks: Sequence[KnownLandmark] = (),
         camera_names: Sequence[str] = (),
         lidar_expected: bool = True,
+        read_sign: ReadSign | None = None,
     ) -> None:
         self.config = config or FusionConfig()
+        self.readings = SignReadings(read_sign) if read_sign is not None else None
         self.landmarks = tuple(landmarks)
         self.camera_names = tuple(camera_names)
         self.lidar_expected = lidar_expected
@@ -125,6 +130,7 @@ class BevFusion:
         self._located: list[_Located] = []
         self._obstacles_world = np.zeros((0, 3))
         self._cycle_degraded: tuple[str, ...] = ()
+        self._frame_id = 0
 
     # ------------------------------------------------------------------ per step
     def update(
@@ -144,6 +150,7 @@ class BevFusion:
             for name, view in cameras.items()
         )
         if new_scan or (not lidar_fresh and new_camera):
+            self._frame_id = frame_id
             self._cycle(ego_pose, time_s, cameras, lidar if lidar_fresh else None)
             self._last_cycle_s = time_s
         age_s = math.inf if self._last_cycle_s is None else time_s - self._last_cycle_s
@@ -370,11 +377,12 @@ class BevFusion:
                         # image edge: the lamps cannot be told, so it says nothing
                         continue
                     item = _Located(world, BevLight(state, ahead, right, lm_id))
-                elif lm is not None and lm.sign_type is not None:
-                    sign = BevSign(lm.sign_type, ahead, right, lm.value, lm.unit, lm.text, lm_id)
-                    item = _Located(world, sign)
-                else:  # seen, not on the map, not yet read: the rules name it as unknown
-                    item = _Located(world, BevSign(SignType.TEXT, ahead, right))
+                else:
+                    reading = None
+                    if self.readings is not None:
+                        key = ("landmark", lm_id) if lm_id is not None else _place_key(world)
+                        reading = self.readings.get(key, view.image, det, self._frame_id)
+                    item = _Located(world, _sign(reading, lm, ahead, right))
                 rank = (readable, det.score)
                 if lm_id is None:
                     unmatched.append((rank, item))
@@ -465,3 +473,35 @@ def _to_world(obj: LidarObject, pose: Pose) -> LidarObject:
 def _in_ego(world: np.ndarray, ego: Pose) -> tuple[float, float]:
     local = ego.inverse_transform_points(world[None, :])[0]
     return float(local[0]), float(local[1])
+
+
+def _place_key(world_m: np.ndarray) -> tuple[str, int, int]:
+    """An off-map sign's key for its reading: its place on a 4 m grid."""
+    return ("place", int(world_m[0] // 4.0), int(world_m[1] // 4.0))
+
+
+def _sign(
+    held: HeldReading | None,
+    lm: KnownLandmark | None,
+    ahead_m: float,
+    right_m: float,
+) -> BevSign:
+    """The sign's meaning: the reading's where it says one; else the map landmark's;
+    else a sign of unknown meaning (the rules name it and act on nothing)."""
+    lm_id = lm.landmark_id if lm is not None else None
+    reading = held.reading if held is not None else None
+    if held is not None and reading is not None and reading.sign_type is not None:
+        return BevSign(
+            reading.sign_type,
+            ahead_m,
+            right_m,
+            reading.value,
+            reading.unit,
+            reading.text,
+            lm_id,
+            reading.confidence,
+            held.frame_id,
+        )
+    if lm is not None and lm.sign_type is not None:
+        return BevSign(lm.sign_type, ahead_m, right_m, lm.value, lm.unit, lm.text, lm_id)
+    return BevSign(SignType.TEXT, ahead_m, right_m, landmark_id=lm_id, confidence=0.0)

@@ -24,11 +24,11 @@ from agent.agent import Agent, AgentStep
 from evaluation.driving import DrivingMetrics
 from evaluation.law import route_law
 from loop.rollout import Perceive, rollout, scenario_steps
-from loop.stack import PerceptionStack
+from loop.stack import CropReader, PerceptionStack
 from loop.worlds import WorldOptions
 from reasoning.map_context import MapContext
 from roadmind.frames import Pose
-from roadmind.messages import BevScene, LidarObject, ObjectClass, SensorFrame
+from roadmind.messages import BevScene, Decision, LidarObject, ObjectClass, SensorFrame
 from roadmind.rates import PHYSICS_HZ
 from roadmind.serialize import to_dict
 from sim.carla.server import CarlaServer
@@ -37,7 +37,7 @@ from sim.scenario import Scenario
 from sim.world import World
 
 if TYPE_CHECKING:
-    from report.run_report import BevLayers
+    from report.run_report import BevLayers, Inset
 
 STOPPED_AT_GOAL_MPS = 0.1
 
@@ -200,6 +200,7 @@ class _Recorder:
 
             self.video = VideoWriter(out / "video.mp4", options.video_fps)
         self.series: dict[str, list] = {k: [] for k in ("t", "v", "limit", "target", "action")}
+        self.insets: dict[tuple, Inset] = {}
 
     def record(
         self,
@@ -259,6 +260,9 @@ class _Recorder:
         route = frame.ego.pose.inverse_transform_points(context.path.points[near])[:, :2]
         decision = step.explained.decision
         hud = [r.text for r in decision.reasons]
+        inset = None
+        if isinstance(self.perceive, PerceptionStack) and self.perceive.crop_reader is not None:
+            inset = self._reading_inset(self.perceive.crop_reader, scene, decision)
         self.video.write(
             compose_frame(
                 cam.bgra if cam is not None else None,
@@ -269,8 +273,38 @@ class _Recorder:
                 hud,
                 ego_speed_mps=frame.ego.speed_mps,
                 layers=layers,
+                inset=inset,
             )
         )
+
+    def _reading_inset(
+        self, reader: CropReader, scene: BevScene, decision: Decision
+    ) -> Inset | None:
+        """The read sign the decision cites (else the nearest read one) with the reader's
+        saliency over it; computed once per reading."""
+        from reasoning.reader_saliency import overlay, saliency
+        from report.run_report import Inset
+
+        read = [s for s in scene.signs if s.read_frame is not None]
+        if not read:
+            return None
+        evidence = " ".join(e for r in decision.reasons for e in r.evidence)
+        cited = [s for s in read if f"frame {s.read_frame}" in evidence]
+        sign = min(cited or read, key=lambda s: s.distance_m)
+        key = (sign.read_frame, sign.sign_type, sign.value)
+        if key not in self.insets:
+            found = reader.crop_of(sign)
+            if found is None:
+                return None
+            reading, crop = found
+            names = {c.name for c in reader.reader.classes}
+            name = reading.describe() if reading.describe() in names else None
+            heat = saliency(reader.reader, crop, name)
+            caption = (
+                f"read {reading.describe()} {reading.confidence:.2f} (frame {sign.read_frame})"
+            )
+            self.insets[key] = Inset(overlay(crop, heat), caption)
+        return self.insets[key]
 
     def close(self, summary: dict[str, object]) -> None:
         self.decisions.close()

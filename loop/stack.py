@@ -5,15 +5,20 @@ Sensors arrive at their own rates; the stack keeps each one's latest view. The
 detector runs on a camera frame only when a fusion cycle will use it (a new scan, or
 no recent scan), so a 20 Hz camera beside a 10 Hz LiDAR costs ten detections a second.
 With a new scan, what LiDAR sees and no camera box explains gets a second, closer look
-(``fusion/second_look.py``) before the fusion cycle.
+(``fusion/second_look.py``) before the fusion cycle. Every sign box the cycle locates
+is read by the sign reader (``reasoning/sign_reader.py``): its meaning comes from the
+reading, once per sign and again when it is seen nearer (``fusion/sign_readings.py``).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+
+import numpy as np
 
 from fusion.bev_fusion import BevFusion, CameraView, LidarView
 from fusion.config import FusionConfig, load_fusion_config
@@ -22,7 +27,16 @@ from fusion.second_look import look_again, sparse_probes
 from maps.landmarks import LightSpec, SignSpec
 from perception.camera_detector import CameraDetector
 from perception.lidar_pipeline import LidarPipeline, load_lidar_config
-from roadmind.messages import BevScene, CameraImage, ObjectClass, SensorFrame
+from reasoning.reader_crops import square_crop
+from reasoning.sign_reader import SignReader
+from roadmind.messages import (
+    BevScene,
+    BevSign,
+    CameraImage,
+    ObjectClass,
+    SensorFrame,
+    SignReading,
+)
 from sim.rig import RigConfig
 
 
@@ -57,6 +71,43 @@ class StageTimes:
     lidar_ms: list[float] = field(default_factory=list)
     fusion_ms: list[float] = field(default_factory=list)
     second_look_ms: list[float] = field(default_factory=list)
+    reader_ms: list[float] = field(default_factory=list)  # per sign read (OCR included)
+
+
+@functools.cache
+def shared_reader() -> SignReader:
+    """The shipped reader, loaded once per process (every drive of an eval shares it)."""
+    return SignReader()
+
+
+class CropReader:
+    """Fusion's ``ReadSign``: the sign box of a camera frame, cut and read. The crops
+    of the last frames are kept, so that the run video can show what a reading saw."""
+
+    KEEP_FRAMES = 200
+
+    def __init__(self, reader: SignReader, times: StageTimes) -> None:
+        self.reader, self.times = reader, times
+        self.crops: dict[int, list[tuple[SignReading, np.ndarray]]] = {}
+
+    def __call__(self, image: CameraImage, box_xyxy: np.ndarray, frame_id: int) -> SignReading:
+        t0 = time.perf_counter()
+        crop = square_crop(image.bgra[:, :, 2::-1], box_xyxy)  # BGRA -> RGB on the crop only
+        reading = self.reader.read([crop], ["sign"])[0]
+        self.times.reader_ms.append(_ms(t0))
+        self.crops.setdefault(frame_id, []).append((reading, crop))
+        for old in [f for f in self.crops if f < frame_id - self.KEEP_FRAMES]:
+            del self.crops[old]
+        return reading
+
+    def crop_of(self, sign: BevSign) -> tuple[SignReading, np.ndarray] | None:
+        """The reading and crop behind a sign of the scene, while still kept."""
+        if sign.read_frame is None:
+            return None
+        for reading, crop in self.crops.get(sign.read_frame, []):
+            if reading.sign_type is sign.sign_type and reading.value == sign.value:
+                return reading, crop
+        return None
 
 
 class PerceptionStack:
@@ -69,14 +120,23 @@ class PerceptionStack:
         detector: CameraDetector | None = None,
         lidar: LidarPipeline | None = None,
         fusion: FusionConfig | None = None,
+        reader: SignReader | None = None,
+        read_signs: bool = True,
     ) -> None:
         self.detector = detector or CameraDetector()
         self.lidar = lidar or LidarPipeline(load_lidar_config())
         config = fusion or load_fusion_config()
-        self.fusion = BevFusion(
-            config, landmarks, [c.name for c in rig.cameras], lidar_expected=bool(rig.lidars)
-        )
         self.times = StageTimes()
+        self.crop_reader = None
+        if read_signs:
+            self.crop_reader = CropReader(reader or shared_reader(), self.times)
+        self.fusion = BevFusion(
+            config,
+            landmarks,
+            [c.name for c in rig.cameras],
+            lidar_expected=bool(rig.lidars),
+            read_sign=self.crop_reader,
+        )
         self._images: dict[str, CameraImage] = {}
         self._views: dict[str, CameraView] = {}
         self._scan: LidarView | None = None

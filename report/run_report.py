@@ -209,6 +209,7 @@ def _draw_camera(
     decision: Decision,
     hud: Sequence[str],
     ego_speed_mps: float | None,
+    inset: Inset | None = None,
 ) -> Image.Image:
     if camera_bgra is None:
         width_px, height_px = PLACEHOLDER_SIZE_PX
@@ -258,7 +259,36 @@ def _draw_camera(
         # Pillow's bundled font has no superscripts: "m/s²" in a reason would show a box
         text = _fit(line.replace("²", "^2"), max_chars)
         draw.text((12, 50 + 18 * i), text, fill=(210, 210, 210), font=line_font)
+    if inset is not None:
+        _draw_inset(img, inset)
     return img
+
+
+@dataclass(frozen=True, slots=True)
+class Inset:
+    """A small picture in the camera panel's bottom-left corner, with a caption above
+    it: the sign that drives the decision, and where the reader looked on it."""
+
+    rgb: np.ndarray  # (H, W, 3) uint8
+    caption: str
+
+
+INSET_PX = 128
+
+
+def _draw_inset(img: Image.Image, inset: Inset) -> None:
+    width_px, height_px = img.size
+    side = min(INSET_PX, height_px // 3, width_px // 3)
+    if side < 16 or inset.rgb.ndim != 3 or inset.rgb.size == 0:
+        return
+    picture = Image.fromarray(np.ascontiguousarray(inset.rgb[:, :, :3])).resize(
+        (side, side), Image.Resampling.NEAREST
+    )
+    x0, y0 = 8, height_px - side - 8
+    img.paste(picture, (x0, y0))
+    draw = ImageDraw.Draw(img)
+    draw.rectangle((x0 - 1, y0 - 1, x0 + side, y0 + side), outline=(255, 255, 255), width=1)
+    draw.text((x0, y0 - 16), _fit(inset.caption, 60), fill=(255, 255, 255), font=_font(13))
 
 
 def _sign_label(sign_type: SignType, value: float, unit: str, text: str) -> str:
@@ -421,6 +451,7 @@ def compose_frame(
     ego_speed_mps: float | None = None,
     ego_half_length_m: float = 2.35,
     layers: BevLayers | None = None,
+    inset: Inset | None = None,
 ) -> np.ndarray:
     """One video frame, (H, W + H, 3) uint8 RGB for an (H, W) camera image.
 
@@ -433,10 +464,11 @@ def compose_frame(
     ego centre at (H/2, 2H/3) and ``bev_extent_m`` metres ahead of it filling the 2H/3
     pixels above; route_ego_xy: (M, 2) route points in the ego frame [m]. The scene's
     occupancy grid tints the background; ``layers`` adds raw LiDAR boxes and camera rays.
+    ``inset``: a picture in the camera's bottom-left corner (the reader's saliency).
     """
     if not (math.isfinite(bev_extent_m) and bev_extent_m > 0):
         raise ValueError(f"compose_frame bev_extent_m must be positive, got {bev_extent_m}")
-    camera = _draw_camera(camera_bgra, boxes, decision, hud, ego_speed_mps)
+    camera = _draw_camera(camera_bgra, boxes, decision, hud, ego_speed_mps, inset)
     width_px, height_px = camera.size
     bev = _draw_bev(
         scene, decision, route_ego_xy, height_px, bev_extent_m, ego_half_length_m, layers

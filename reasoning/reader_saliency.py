@@ -1,0 +1,54 @@
+"""Where the reader's image tower looked: Grad-CAM on its last feature map.
+
+The class score (the crop's similarity to the class's prompts) is differentiated with
+respect to the tower's last feature map; channels are weighted by their mean gradient
+and summed, negatives dropped. The map comes back at the crop's own size, in [0, 1].
+Works for the project's ConvNeXt tower and for a CLIP checkpoint's patch tokens.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from reasoning.reader_crops import normalise, resize, sanitize
+from reasoning.sign_reader import SignReader
+
+
+def saliency(reader: SignReader, crop: np.ndarray, class_name: str | None = None) -> np.ndarray:
+    """(H, W) float32 in [0, 1] over ``crop`` for ``class_name`` (default: the class the
+    reader picks). A flat zero map when the tower looked nowhere in particular."""
+    import torch
+
+    rgb = sanitize(crop)
+    pixels = torch.from_numpy(normalise(resize(rgb, reader.encoder.image_px)[None]))
+    with torch.enable_grad():
+        embedded, feature_map = reader.encoder.image_features_and_map(pixels)
+        feature_map.retain_grad()
+        logits = embedded @ reader.class_vectors.T
+        if class_name is None:
+            index = int(logits[0].argmax())
+        else:
+            names = [c.name for c in reader.classes]
+            if class_name not in names:
+                raise ValueError(f"saliency: no class {class_name!r} in {reader.vocabulary.source}")
+            index = names.index(class_name)
+        logits[0, index].backward()
+    grad = feature_map.grad
+    if grad is None:
+        return np.zeros(rgb.shape[:2], np.float32)
+    weights = grad.mean(dim=(2, 3), keepdim=True)
+    cam = torch.relu((weights * feature_map).sum(dim=1))[0].detach().numpy()
+    peak = float(cam.max())
+    if not np.isfinite(peak) or peak <= 0.0:
+        return np.zeros(rgb.shape[:2], np.float32)
+    cam = (cam / peak).astype(np.float32)
+    return cv2.resize(cam, (rgb.shape[1], rgb.shape[0]), interpolation=cv2.INTER_LINEAR)
+
+
+def overlay(crop: np.ndarray, heat: np.ndarray, alpha: float = 0.5) -> np.ndarray:
+    """The crop (RGB uint8) with the saliency drawn over it as a heat map (RGB)."""
+    rgb = sanitize(crop)
+    colored = cv2.applyColorMap((np.clip(heat, 0, 1) * 255).astype(np.uint8), cv2.COLORMAP_JET)
+    blended = rgb.astype(np.float32) * (1 - alpha) + colored[:, :, ::-1].astype(np.float32) * alpha
+    return blended.clip(0, 255).astype(np.uint8)
