@@ -107,6 +107,8 @@ class SignSpec(StrictModel):
     unit: str = ""
     text: str = ""
     landmark_id: int | None = None
+    confidence: float = Field(1.0, ge=0.0, le=1.0)  # of the reading, where read_frame is set
+    read_frame: int | None = Field(None, ge=0)  # read from pixels in this frame; None: truth
 
 
 class LightSpec(StrictModel):
@@ -225,7 +227,17 @@ def _scene(frame: FrameSpec, frame_id: int, time_s: float) -> BevScene:
     for g in frame.signs:
         kind: SignType | str = SignType(g.type) if g.type in set(SignType) else g.type
         signs.append(
-            BevSign(kind, g.distance_m, g.lateral_m, g.value, g.unit, g.text, g.landmark_id)  # type: ignore[arg-type]
+            BevSign(
+                kind,  # type: ignore[arg-type]
+                g.distance_m,
+                g.lateral_m,
+                g.value,
+                g.unit,
+                g.text,
+                g.landmark_id,
+                g.confidence,
+                g.read_frame,
+            )
         )
     lights = [
         BevLight(LightState(lt.state), lt.distance_m, lt.lateral_m, lt.landmark_id)

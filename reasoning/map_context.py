@@ -66,6 +66,12 @@ class MapContext:
                 return seg
         return None
 
+    def landmark(self, landmark_id: int | None) -> RouteSign | None:
+        """The route's map sign with this landmark id, if any."""
+        if landmark_id is None:
+            return None
+        return next((g for g in self.signs if g.landmark_id == landmark_id), None)
+
     def last_sign_before(self, sign_type: SignType, s_m: float) -> RouteSign | None:
         passed = [g for g in self.signs if g.sign_type is sign_type and g.s_m <= s_m]
         return max(passed, key=lambda g: g.s_m) if passed else None

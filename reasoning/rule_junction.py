@@ -5,12 +5,13 @@ A stop is a small state machine per line: approach -> full stop (below
 clear -> proceed. After ``max_wait_s`` only traffic moving in the junction or about
 to arrive holds the car (standing cars, or ones whose speed is unknown, no longer
 do), so it never stops forever. A light that is dark, unknown or not seen for
-``light_stale_s`` is treated as an all-way stop, as traffic law does.
+``light_stale_s`` is treated as an all-way stop, as traffic law does. Where a sure
+reading of a mapped stop or yield sign says the other kind, the stop holds.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -24,6 +25,8 @@ from reasoning.rule_types import (
     Situation,
     braking_speed_mps,
     kmh,
+    landmark_evidence,
+    reading_evidence,
 )
 from roadmind.messages import (
     Action,
@@ -49,6 +52,7 @@ class StopPoint:
     s_m: float  # route s of the line
     label: str
     landmark_id: int | None = None
+    evidence: tuple[str, ...] = ()  # default: the landmark, or the sign's label
 
 
 @dataclass
@@ -70,6 +74,8 @@ class JunctionMemory:
     stops: dict[str, StopState] = field(default_factory=dict)
     lights: dict[str, LightMemory] = field(default_factory=dict)
     perceived: dict[str, StopPoint] = field(default_factory=dict)  # signs the map lacks
+    # sure readings of mapped stop and yield signs that say the other kind, by landmark
+    misread: dict[int, BevSign] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,20 +93,23 @@ class JunctionRule:
         self.memory = JunctionMemory()
 
     def apply(self, now: Situation) -> RuleResult:
-        return RuleResult(tuple(junction_rules(now, self.memory)))
+        constraints, notes = junction_rules(now, self.memory)
+        return RuleResult(tuple(constraints), tuple(notes))
 
 
-def junction_rules(now: Situation, memory: JunctionMemory) -> list[Constraint]:
+def junction_rules(now: Situation, memory: JunctionMemory) -> tuple[list[Constraint], list[Reason]]:
+    """Constraints of the lines ahead, and notes on sign readings not obeyed."""
     scene, ego, v_mps, ctx, params = now.scene, now.ego, now.v_mps, now.context, now.params
     lights, signs = scene.lights, scene.signs
     here = Here(now, memory)
-    _remember_unmapped_signs(signs, here)
+    notes = _remember_unmapped_signs(signs, here)
+    mapped = [_stop_over_yield(p, here) for p in _stop_points(ego, lights, ctx)]
     # Lights are looked at as far as a comfortable stop reaches, never less than the horizon.
     light_horizon = max(
         params.light_horizon_m, v_mps * v_mps / (2 * params.comfort_decel_mps2) + 3 * v_mps
     )
     out: list[Constraint] = []
-    for point in [*_stop_points(ego, lights, ctx), *memory.perceived.values()]:
+    for point in [*mapped, *memory.perceived.values()]:
         d = point.s_m - here.now.front_s_m
         if d < -params.stop_zone_m:
             continue
@@ -110,16 +119,34 @@ def junction_rules(now: Situation, memory: JunctionMemory) -> list[Constraint]:
                 out += _light(point, d, state, why, here)
         elif d <= params.light_horizon_m:
             out += _sign_stop(point, d, here)
-    return out
+    return out, notes
 
 
-def _remember_unmapped_signs(signs: tuple[BevSign, ...], here: Here) -> None:
+def _remember_unmapped_signs(signs: tuple[BevSign, ...], here: Here) -> list[Reason]:
     """Stop and yield signs seen but not on the route's map: the line is taken at the sign.
-    Signs the map places elsewhere (another road) are not ours."""
+    Signs the map places elsewhere (another road) are not ours. A reading of a mapped
+    stop or yield sign as the other kind is remembered for ``_stop_over_yield``. Readings
+    below ``min_reading_confidence`` change nothing; the notes returned say so."""
     ctx, memory = here.now.context, here.memory
+    min_confidence = here.now.params.min_reading_confidence
     mapped = {g.landmark_id for g in ctx.signs if g.landmark_id is not None}
+    notes = []
     for sign in signs:
         if sign.sign_type not in (SignType.STOP, SignType.YIELD) or sign.distance_m <= 0:
+            continue
+        unsure = sign.read_frame is not None and sign.confidence < min_confidence
+        landmark = ctx.landmark(sign.landmark_id)
+        if (
+            landmark is not None
+            and landmark.landmark_id is not None
+            and landmark.sign_type in (SignType.STOP, SignType.YIELD)
+            and sign.read_frame is not None
+            and landmark.sign_type is not sign.sign_type
+        ):
+            if unsure:
+                notes.append(_unsure(sign, min_confidence, (landmark_evidence(landmark),)))
+            else:
+                memory.misread[landmark.landmark_id] = sign
             continue
         if sign.landmark_id is not None and (
             sign.landmark_id in mapped or sign.landmark_id in ctx.off_route_ids
@@ -129,6 +156,9 @@ def _remember_unmapped_signs(signs: tuple[BevSign, ...], here: Here) -> None:
         if any(  # the map's own sign, seen without its id (the pole stands by the line)
             g.sign_type is sign.sign_type and abs(g.s_m - s) < SAME_POLE_M for g in ctx.signs
         ):
+            continue
+        if unsure:
+            notes.append(_unsure(sign, min_confidence))
             continue
         kind = "stop" if sign.sign_type is SignType.STOP else "yield"
         key = f"{kind}:{sign.landmark_id}" if sign.landmark_id is not None else None
@@ -140,7 +170,33 @@ def _remember_unmapped_signs(signs: tuple[BevSign, ...], here: Here) -> None:
             ]
             key = near[0] if near else f"{kind}@{s:.0f}"
         label = f"{kind} sign (not on the map)"
-        memory.perceived[key] = StopPoint(key, kind, s, label, sign.landmark_id)
+        evidence = (reading_evidence(sign),) if sign.read_frame is not None else ()
+        memory.perceived[key] = StopPoint(key, kind, s, label, sign.landmark_id, evidence)
+    return notes
+
+
+def _unsure(sign: BevSign, min_confidence: float, more: tuple[str, ...] = ()) -> Reason:
+    text = (
+        f"a {sign.sign_type} sign read at confidence {sign.confidence:.2f} "
+        f"(below {min_confidence:g}): noted, not obeyed"
+    )
+    return Reason("signs", text, (reading_evidence(sign), *more))
+
+
+def _stop_over_yield(point: StopPoint, here: Here) -> StopPoint:
+    """A mapped stop or yield line whose sign was surely read as the other kind: the stop
+    holds (the safer), and the reasons cite the reading and the landmark."""
+    if point.kind == "light" or point.landmark_id is None:
+        return point
+    reading = here.memory.misread.get(point.landmark_id)
+    landmark = here.now.context.landmark(point.landmark_id)
+    if reading is None or landmark is None:
+        return point
+    both = (reading_evidence(reading), landmark_evidence(landmark))
+    if point.kind == "stop":
+        return replace(point, label=f"{point.label}, read as yield: the stop holds", evidence=both)
+    label = f"stop (read where landmark {point.landmark_id} says yield: the stop holds)"
+    return StopPoint(f"stop:{point.landmark_id}", "stop", point.s_m, label, point.landmark_id, both)
 
 
 def _stop_points(ego: EgoView, lights: tuple[BevLight, ...], ctx: MapContext) -> list[StopPoint]:
@@ -260,7 +316,7 @@ def _sign_stop(
     params, v, time_s = here.now.params, here.now.v_mps, here.now.scene.timestamp_s
     state = here.memory.stops.setdefault(point.key, StopState())
     if not evidence:
-        evidence = (
+        evidence = point.evidence or (
             (f"landmark:{point.landmark_id}",)
             if point.landmark_id is not None
             else (f"sign:{point.label}",)

@@ -3,6 +3,9 @@ text and zone signs (school zone, road works) inside their time windows only.
 
 Perceived signs are remembered at their route position (in the ``SpeedRule``), so a sign
 hidden for a few frames still counts, and a passed sign stays in force until the next one.
+A sign read from pixels is remembered when read surely enough (``min_reading_confidence``)
+or when it agrees with its map landmark; where a sure reading and the landmark disagree,
+both are candidates and the lower limit holds.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ from reasoning.rule_types import (
     Situation,
     braking_speed_mps,
     kmh,
+    landmark_evidence,
+    reading_evidence,
 )
 from roadmind.clock import Clock
 from roadmind.messages import Action, BevSign, Reason, SignType
@@ -39,6 +44,10 @@ SAME_SIGN_M = 8.0  # an unlabelled sign seen again within this distance is the s
 class SeenSign:
     sign: RouteSign  # s_m: route position of the sign
     zone: TextConstraint | None = None  # zone signs: the parsed constraint
+    reading: str = ""  # evidence of the reading it came from; empty: map or ground truth
+
+    def evidence(self) -> str:
+        return self.reading or f"sign:{self.sign.label()} at route s {self.sign.s_m:.0f} m"
 
 
 @dataclass
@@ -69,7 +78,9 @@ class SpeedRule:
 
     def apply(self, now: Situation) -> RuleResult:
         ego, v, ctx, p = now.ego, now.v_mps, now.context, now.params
-        notes = observe_signs(now.scene.signs, ego, self.memory, self.parser)
+        notes = observe_signs(
+            now.scene.signs, ego, self.memory, self.parser, ctx, p.min_reading_confidence
+        )
         limit_c, limit = speed_limit_rule(ego, v, ctx, self.memory, p)
         zones, zone_notes, zone_cap = zone_rules(ego, v, now.clock, ctx, self.memory, p)
         in_force = [x for x in (limit, zone_cap) if x is not None]
@@ -83,8 +94,11 @@ def observe_signs(
     ego: EgoView,
     memory: SpeedMemory,
     parser: NoteParser,
+    ctx: MapContext,
+    min_confidence: float,
 ) -> list[Reason]:
-    """Remember speed and zone signs; reasons for the signs that had to be ignored."""
+    """Remember speed and zone signs; reasons for the signs that had to be ignored (unknown,
+    unreadable, or read too unsurely to obey)."""
     notes = []
     for sign in signs:
         s = ego.route_s_m + sign.distance_m
@@ -116,7 +130,9 @@ def observe_signs(
                     )
                 )
                 continue
-            memory.remember(SeenSign(RouteSign(kind, s, sign.landmark_id, sign.value, sign.unit)))
+            route_sign = RouteSign(kind, s, sign.landmark_id, sign.value, sign.unit)
+            if _obeyed(sign, route_sign, ctx, min_confidence, notes):
+                memory.remember(SeenSign(route_sign, reading=_reading(sign)))
         elif kind in (SignType.SCHOOL_ZONE, SignType.TEXT):
             zone = _zone_of(sign, parser)
             if zone is None:
@@ -130,8 +146,46 @@ def observe_signs(
                     )
                 continue
             route_sign = RouteSign(kind, s, sign.landmark_id, sign.value, sign.unit, sign.text)
-            memory.remember(SeenSign(route_sign, zone))
+            if _obeyed(sign, route_sign, ctx, min_confidence, notes):
+                memory.remember(SeenSign(route_sign, zone, _reading(sign)))
     return notes
+
+
+def _reading(sign: BevSign) -> str:
+    return reading_evidence(sign) if sign.read_frame is not None else ""
+
+
+def _obeyed(
+    sign: BevSign, seen: RouteSign, ctx: MapContext, min_confidence: float, notes: list[Reason]
+) -> bool:
+    """Whether a sign's meaning may be remembered. Ground truth and map meanings always;
+    a reading when sure enough, or when it only confirms its map landmark (then it adds
+    nothing the map does not say). An unsure reading is noted with its landmark."""
+    if sign.read_frame is None or sign.confidence >= min_confidence:
+        return True
+    landmark = ctx.landmark(sign.landmark_id)
+    if landmark is not None and _same_meaning(seen, landmark):
+        return True
+    evidence: tuple[str, ...] = (reading_evidence(sign),)
+    if landmark is not None:
+        evidence += (landmark_evidence(landmark),)
+    notes.append(
+        Reason(
+            "signs",
+            f"a {sign.sign_type} sign read at confidence {sign.confidence:.2f} "
+            f"(below {min_confidence:g}): noted, not obeyed",
+            evidence,
+        )
+    )
+    return False
+
+
+def _same_meaning(a: RouteSign, b: RouteSign) -> bool:
+    if a.sign_type is not b.sign_type:
+        return False
+    if a.sign_type is SignType.SPEED_LIMIT:
+        return abs(speed_to_mps(a.value, a.unit) - speed_to_mps(b.value, b.unit or "km/h")) < 0.05
+    return a.value == b.value and a.unit == b.unit
 
 
 def _zone_of(sign: BevSign, parser: NoteParser) -> TextConstraint | None:
@@ -169,11 +223,9 @@ def limit_at(s_m: float, ctx: MapContext, memory: SpeedMemory) -> Limit | None:
     record = ctx.speed_record_at(s_m)
     map_sign = ctx.last_sign_before(SignType.SPEED_LIMIT, s_m)
     seen = [
-        m.sign
-        for m in memory.signs
-        if m.sign.sign_type is SignType.SPEED_LIMIT and m.sign.s_m <= s_m
+        m for m in memory.signs if m.sign.sign_type is SignType.SPEED_LIMIT and m.sign.s_m <= s_m
     ]
-    perceived = max(seen, key=lambda g: g.s_m) if seen else None
+    perceived = max(seen, key=lambda m: m.sign.s_m) if seen else None
     candidates: list[tuple[float, str, str]] = []
     if record is not None:
         candidates.append(
@@ -188,15 +240,17 @@ def limit_at(s_m: float, ctx: MapContext, memory: SpeedMemory) -> Limit | None:
             (
                 speed_to_mps(map_sign.value, map_sign.unit),
                 f"map sign {map_sign.value:g} {map_sign.unit}",
-                f"map:{map_sign.label()}",
+                landmark_evidence(map_sign)
+                if map_sign.landmark_id is not None
+                else f"map:{map_sign.label()}",
             )
         )
-    if perceived is not None:
+    if perceived is not None:  # a reading that disagrees with the map: the lower holds
         candidates.append(
             (
-                speed_to_mps(perceived.value, perceived.unit),
-                f"sign {perceived.value:g} {perceived.unit}",
-                f"sign:{perceived.label()} at route s {perceived.s_m:.0f} m",
+                speed_to_mps(perceived.sign.value, perceived.sign.unit),
+                f"sign {perceived.sign.value:g} {perceived.sign.unit}",
+                perceived.evidence(),
             )
         )
     if not candidates:
@@ -292,7 +346,8 @@ def zone_rules(
             or start > front + HORIZON_M
         ):
             continue
-        zones.append((start, start + params.sign_zone_m, zone, f"sign:{seen.sign.label()}"))
+        evidence = seen.reading or f"sign:{seen.sign.label()}"
+        zones.append((start, start + params.sign_zone_m, zone, evidence))
     out: list[Constraint] = []
     in_force: float | None = None
     for s_from, s_to, zone, evidence in zones:

@@ -10,11 +10,12 @@ from typing import Protocol
 import numpy as np
 from pydantic import Field
 
+from maps.route_map import RouteSign
 from reasoning.map_context import MapContext
 from roadmind.clock import Clock
 from roadmind.config import StrictModel
 from roadmind.frames import Pose
-from roadmind.messages import Action, BevObject, BevScene, Reason
+from roadmind.messages import Action, BevObject, BevScene, BevSign, Reason, SignType
 from roadmind.units import mps_to_kmh
 
 # Higher wins when several rules speak at once.
@@ -63,6 +64,8 @@ class RuleParams(StrictModel):
     follow_horizon_m: float = Field(60.0, gt=0.0)
     sign_zone_m: float = Field(200.0, gt=0.0)  # reach of a zone sign (school zone) with no map note
     caution_speed_mps: float = Field(20 / 3.6, gt=0.0)
+    # a sign read below this confidence is noted, never obeyed (unless it confirms the map)
+    min_reading_confidence: float = Field(0.6, ge=0.0, le=1.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,3 +177,21 @@ def braking_speed_mps(distance_m: float, decel_mps2: float, end_speed_mps: float
 
 def kmh(speed_mps: float) -> str:
     return f"{mps_to_kmh(speed_mps):.0f} km/h"
+
+
+def _meaning(kind: SignType | str, value: float, unit: str, text: str) -> str:
+    what = kind.value if isinstance(kind, SignType) else str(kind)
+    if value > 0 and unit:
+        return f"{what} {value:g} {unit}"
+    return f"{what} {' '.join(text.split())!r}" if text else what
+
+
+def reading_evidence(sign: BevSign) -> str:
+    """``sign:speed_limit 30 km/h read at 0.97 in frame 412``: what was read, how surely."""
+    what = _meaning(sign.sign_type, sign.value, sign.unit, sign.text)
+    return f"sign:{what} read at {sign.confidence:.2f} in frame {sign.read_frame}"
+
+
+def landmark_evidence(sign: RouteSign) -> str:
+    """``map:landmark 17 speed_limit 50 km/h``: what the map says the landmark means."""
+    return f"map:landmark {sign.landmark_id} {_meaning(sign.sign_type, sign.value, sign.unit, '')}"

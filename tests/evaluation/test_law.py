@@ -118,6 +118,33 @@ def test_route_law_of_the_school_zone_scenario() -> None:
     assert zone.days == frozenset({"mon", "tue", "wed", "thu", "fri"})
 
 
+def test_route_law_knows_a_temporary_limit_the_map_lacks() -> None:
+    law = _built(load_scenario("road_works_temporary"))  # route from road s 380 m
+    noon = Clock.parse("12:00", "thu")
+    assert law.limit_mps(50, noon) == pytest.approx(kmh_to_mps(70))  # map record and sign
+    assert law.limit_mps(120, noon) == pytest.approx(kmh_to_mps(40))  # the scenario's sign
+    assert law.limit_mps(180, noon) == pytest.approx(kmh_to_mps(70))  # restored after
+    assert law.zones == ()  # the "ROAD WORKS" plate states no zone
+
+
+def test_route_law_takes_the_posted_sign_under_an_outdated_record() -> None:
+    law = _built(load_scenario("map_outdated_limit"))  # route from road s 5 m
+    noon = Clock.parse("12:00", "mon")
+    assert law.limit_mps(100, noon) == pytest.approx(kmh_to_mps(50))
+    assert law.limit_mps(150, noon) == pytest.approx(kmh_to_mps(30))  # record 50, sign 30
+
+
+def test_route_law_of_a_school_zone_plate_with_no_note() -> None:
+    law = _built(load_scenario("school_zone_plate"))
+    assert [(z.kind, round(z.s_from_m), round(z.s_to_m)) for z in law.zones] == [
+        ("school_zone", 60, 260)
+    ]
+    zone = law.zones[0]
+    assert zone.in_force(Clock.parse("07:45", "tue"))
+    assert not zone.in_force(Clock.parse("08:15", "sat"))
+    assert not zone.in_force(Clock.parse("11:00", "tue"))
+
+
 def test_a_zone_sign_with_no_note_makes_a_zone_of_its_length() -> None:
     base = load_scenario("road_works")
     note = base.notes[0].model_copy(update={"law": None})  # the note states nothing

@@ -10,6 +10,7 @@ import pytest
 
 import reasoning.rule_speed
 from loop.drive import DriveOptions, drive
+from reasoning.map_context import MapContext
 from reasoning.map_text import NoteParser, TextConstraint
 from reasoning.rule_speed import SpeedMemory
 from reasoning.rule_types import EgoView
@@ -56,10 +57,15 @@ def test_a_car_ignoring_speed_signs_is_caught(
     real = reasoning.rule_speed.observe_signs
 
     def blind_to_limits(
-        signs: tuple[BevSign, ...], ego: EgoView, memory: SpeedMemory, parser: NoteParser
+        signs: tuple[BevSign, ...],
+        ego: EgoView,
+        memory: SpeedMemory,
+        parser: NoteParser,
+        ctx: MapContext,
+        min_confidence: float,
     ) -> list[Reason]:
         kept = tuple(s for s in signs if s.sign_type is not SignType.SPEED_LIMIT)
-        return real(kept, ego, memory, parser)
+        return real(kept, ego, memory, parser, ctx, min_confidence)
 
     monkeypatch.setattr(reasoning.rule_speed, "observe_signs", blind_to_limits)
     wrong = _metrics(scenario, tmp_path / "wrong")

@@ -40,6 +40,10 @@ def test_suite_has_the_issue_scenarios() -> None:
         "lead_vehicle_braking",
         "yield_t_junction",
         "road_works",
+        "road_works_temporary",  # the scenarios only reading signs can drive
+        "map_outdated_limit",
+        "school_zone_plate",
+        "school_zone_plate_outside_hours",
     }
     assert wanted <= set(SUITE)
 
