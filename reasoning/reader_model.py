@@ -182,7 +182,7 @@ class DualEncoder:
         return self.project_text(self.text_embeddings(texts))
 
     def logit_scale(self) -> float:
-        return float(self.model.logit_scale.exp().clamp(max=100.0))
+        return float(self.model.logit_scale.detach().exp().clamp(max=100.0))
 
 
 class ClipEncoder:
@@ -233,7 +233,7 @@ class ClipEncoder:
         return torch.nn.functional.normalize(embedded, dim=-1)
 
     def logit_scale(self) -> float:
-        return float(self.model.logit_scale.exp().clamp(max=100.0))
+        return float(self.model.logit_scale.detach().exp().clamp(max=100.0))
 
 
 def load_encoder(source: str | None = None) -> Encoder:

@@ -127,7 +127,7 @@ def train_reader(recipe_path: Path, out_dir: Path, progress: bool = True) -> dic
             loss.backward()
             optimizer.step()
             schedule.step()
-            losses.append(float(loss))
+            losses.append(float(loss.detach()))
             if epoch == recipe.epochs - 1:
                 correct += int((logits.argmax(1) == target).sum())
                 seen += len(idx)

@@ -24,7 +24,9 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 DATA = ("configs", "models")
-MODEL_FILES = ("*/*.pt", "*/recipe.yaml", "*/training.json")  # what models/ ships
+MODEL_FILES = (  # what models/ ships
+    "*/*.pt", "*/*.safetensors", "*/reader.json", "*/recipe.yaml", "*/training.json",
+)
 
 
 def _top_packages() -> list[str]:
