@@ -19,8 +19,8 @@ from pydantic import Field, field_validator, model_validator
 
 from maps.lane_path import LanePath
 from maps.route_map import RouteLight, RouteSign, RouteSpan, SpeedSegment
-from reasoning.map_context import MapContext, RouteNote
-from reasoning.map_text import MapTextError, parse_note
+from reasoning.map_context import MapContext, RouteNote, default_parser
+from reasoning.map_text import MapTextError
 from reasoning.rule_types import EgoView, RuleParams
 from reasoning.rules import Explained, RuleEngine
 from roadmind.clock import Clock
@@ -170,25 +170,27 @@ def load_scene(path: Path) -> CannedScene:
 
 
 def map_context(spec: MapSpec) -> MapContext:
+    records = tuple(
+        SpeedSegment(
+            sl.from_m,
+            sl.to_m,
+            speed_to_mps(sl.value, sl.unit),
+            sl.value,
+            sl.unit,
+            "map speed record",
+        )
+        for sl in spec.speed_limits
+    )
+    parser = default_parser(records)  # the reader a drive uses
     notes = []
     for n in spec.notes:
         try:
-            notes.append(RouteNote(n.from_m, n.to_m, n.text, parse_note(n.text)))
+            notes.append(RouteNote(n.from_m, n.to_m, n.text, parser.parse(n.text)))
         except MapTextError as exc:
             notes.append(RouteNote(n.from_m, n.to_m, n.text, None, str(exc)))
     return MapContext(
         LanePath.straight(spec.length_m),
-        tuple(
-            SpeedSegment(
-                sl.from_m,
-                sl.to_m,
-                speed_to_mps(sl.value, sl.unit),
-                sl.value,
-                sl.unit,
-                "map speed record",
-            )
-            for sl in spec.speed_limits
-        ),
+        records,
         tuple(
             RouteSign(
                 SignType(g.type),

@@ -23,7 +23,8 @@ from maps.route_map import (
     route_landmarks,
     speed_segments,
 )
-from reasoning.map_text import MapTextError, NoteParser, RuleBasedNoteParser, TextConstraint
+from reasoning.map_text import CAP_UNITS, MapTextError, NoteParser, TextConstraint
+from reasoning.note_reader import EncoderNoteParser
 from roadmind.messages import SignType
 
 
@@ -80,6 +81,18 @@ class MapContext:
 # --------------------------------------------------------------------------- building
 
 
+def map_speed_unit(records: Sequence[SpeedSegment]) -> str | None:
+    """The unit most of the map's speed records along the route use (km/h or mph): the
+    unit a note's bare number is read in. None where the records give none."""
+    units = [r.unit for r in records if r.unit in CAP_UNITS]
+    return max(CAP_UNITS, key=units.count) if units else None
+
+
+def default_parser(records: Sequence[SpeedSegment]) -> NoteParser:
+    """The note reader the rules use: the encoder-backed one, in the map's unit."""
+    return EncoderNoteParser(map_speed_unit(records), "the map's unit")
+
+
 def build_map_context(
     carla_map: carla.Map,
     path: LanePath,
@@ -87,12 +100,13 @@ def build_map_context(
     parser: NoteParser | None = None,
 ) -> MapContext:
     """Everything the map knows along ``path`` (a route planned on ``carla_map``)."""
-    parser = parser or RuleBasedNoteParser()
     problems: list[str] = []
     signs, lights, off_route = route_landmarks(carla_map, path, problems)
+    records = speed_segments(carla_map, path, problems)
+    parser = parser or default_parser(records)
     return MapContext(
         path,
-        speed_segments(carla_map, path, problems),
+        records,
         tuple(sorted(signs, key=lambda g: g.s_m)),
         tuple(sorted(lights, key=lambda lt: lt.s_m)),
         crosswalk_spans(carla_map, path),

@@ -33,6 +33,10 @@ class MapTextError(ValueError):
     """A map note that cannot be read into a speed constraint."""
 
 
+class NoConstraintError(MapTextError):
+    """A map note that is read and sets no speed constraint ("bus stop relocated")."""
+
+
 class ZoneKind(enum.StrEnum):
     SCHOOL_ZONE = "school_zone"
     ROAD_WORKS = "road_works"
@@ -116,6 +120,7 @@ class TextConstraint:
     weekdays: frozenset[str] = _ALL_DAYS
     condition: str = ""  # unevaluated qualifiers; the cap is treated as active regardless
     text: str = ""  # the original note
+    reading: str = ""  # what the parser filled in or chose ("no unit given: km/h, ...")
 
     def __post_init__(self) -> None:
         if not isinstance(self.kind, ZoneKind):
@@ -167,7 +172,8 @@ class TextConstraint:
         if days := _describe_days(self.weekdays):
             parts.append(days)
         text = " ".join(parts)
-        return f"{text}, {self.condition}" if self.condition else text
+        text = f"{text}, {self.condition}" if self.condition else text
+        return f"{text} ({self.reading})" if self.reading else text
 
 
 @runtime_checkable
@@ -541,4 +547,310 @@ def parse_note(text: str) -> TextConstraint:
         weekdays=weekdays,
         condition=note.condition(),
         text=text,
+    )
+
+
+# --- careful reading: number words, unit-less caps, times that could be read two ways ---------
+
+
+@dataclass(frozen=True, slots=True)
+class NoteIntent:
+    """What a note is about, told apart from its wording (numbers and times removed)."""
+
+    kind: ZoneKind | None  # None: the note sets no speed constraint
+    label: str  # how it was told, for messages: "no_constraint (similarity 0.62)"
+
+
+@dataclass(frozen=True, slots=True)
+class ZoneHours:
+    """When zones of a kind are normally in force: picks one reading of a time like "7-9"."""
+
+    window: TimeWindow
+    name: str  # "school hours"
+
+
+_ONES = ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+_TEENS = (
+    "ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen",
+    "eighteen", "nineteen",
+)  # fmt: skip
+_TENS = ("twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")
+# Round tens in German, French and Spanish: the values posted limits take.
+_FOREIGN_NUMBERS = {
+    "zwanzig": 20, "dreißig": 30, "dreissig": 30, "vierzig": 40, "fünfzig": 50, "sechzig": 60,
+    "siebzig": 70, "achtzig": 80, "hundert": 100, "vingt": 20, "trente": 30, "quarante": 40,
+    "cinquante": 50, "soixante": 60, "septante": 70, "octante": 80, "nonante": 90,
+    "veinte": 20, "treinta": 30, "cuarenta": 40, "cincuenta": 50, "sesenta": 60,
+    "setenta": 70, "ochenta": 80, "noventa": 90, "cien": 100,
+}  # fmt: skip
+# Single digits stay words ("one way"): no posted limit is written that way.
+_NUMBER_WORD_RE = re.compile(
+    rf"\b(?P<tens>{'|'.join(_TENS)})(?:\s*-?\s*(?P<ones>{'|'.join(_ONES)}))?\b"
+    rf"|\b(?P<teen>{'|'.join(_TEENS)})\b|\b(?P<foreign>{'|'.join(_FOREIGN_NUMBERS)})\b"
+)
+_FOREIGN_DAYS = {
+    "montag": "mon", "dienstag": "tue", "mittwoch": "wed", "donnerstag": "thu",
+    "freitag": "fri", "samstag": "sat", "sonntag": "sun", "lundi": "mon", "mardi": "tue",
+    "mercredi": "wed", "jeudi": "thu", "vendredi": "fri", "samedi": "sat", "dimanche": "sun",
+    "lunes": "mon", "martes": "tue", "miércoles": "wed", "miercoles": "wed", "jueves": "thu",
+    "viernes": "fri", "sábado": "sat", "sabado": "sat", "domingo": "sun",
+    # three-letter French and Spanish forms ("lun-ven", "lun-vie")
+    "lun": "mon", "mer": "wed", "mié": "wed", "jeu": "thu", "jue": "thu", "ven": "fri",
+    "vie": "fri", "sam": "sat", "sáb": "sat", "dim": "sun", "dom": "sun",
+}  # fmt: skip
+_GERMAN_DAY_PAIR = {"mo": "mon", "di": "tue", "mi": "wed", "do": "thu", "fr": "fri", "sa": "sat"}
+_GERMAN_DAY_PAIR["so"] = "sun"
+_FOREIGN_DAY_RANGE_RE = re.compile(
+    rf"\b(?P<a>{'|'.join(_FOREIGN_DAYS)})\.?\s*(?:-|au|a|al|bis|à)\s*"
+    rf"(?P<b>{'|'.join(_FOREIGN_DAYS)})\b\.?"
+    rf"|\b(?P<c>{'|'.join(_GERMAN_DAY_PAIR)})\.?\s*-\s*(?P<d>{'|'.join(_GERMAN_DAY_PAIR)})\b\.?"
+)
+_REWRITES: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"\bsch\.?\s*(?:zone|zn)\b"), "school zone"),
+    (re.compile(r"\b(?:wkdys?|wkdays?|wk\s*days?)\b"), "weekdays"),
+    (re.compile(r"\bwkends?\b"), "weekends"),
+    (
+        re.compile(
+            r"\b(?:werktags|an\s+werktagen|jours\s+ouvrables|en\s+semaine"
+            r"|d[ií]as\s+laborables|laborables)\b"
+        ),
+        "weekdays",
+    ),
+    (re.compile(r"\s*\buhr\b"), "h"),  # "7-17 uhr": 24-hour times
+    # "7h à 19h", "7 bis 17", "8 a 14": a time range
+    (re.compile(r"(?<=\d)(h?)\s+(?:à|a|al|bis|hasta)\s+(?=\d)"), r"\1-"),
+    # "0800-0900": 24-hour times without a colon, only as a range (a lone 4-digit number may be
+    # a year or a distance)
+    (
+        re.compile(r"(?<![\w.:/])([01]\d)([0-5]\d)\s*-\s*([0-2]\d)([0-5]\d)(?![\w:/])"),
+        r"\1:\2-\3:\4",
+    ),
+)
+
+
+def _number_word(match: re.Match[str]) -> str:
+    if match["foreign"]:
+        return str(_FOREIGN_NUMBERS[match["foreign"]])
+    if match["teen"]:
+        return str(10 + _TEENS.index(match["teen"]))
+    ones = _ONES.index(match["ones"]) + 1 if match["ones"] else 0
+    return str(20 + 10 * _TENS.index(match["tens"]) + ones)
+
+
+def _foreign_day_range(match: re.Match[str]) -> str:
+    if match["a"]:
+        return f"{_FOREIGN_DAYS[match['a']]}-{_FOREIGN_DAYS[match['b']]}"
+    return f"{_GERMAN_DAY_PAIR[match['c']]}-{_GERMAN_DAY_PAIR[match['d']]}"
+
+
+def _prepare(norm: str) -> str:
+    """Number words to digits, abbreviations and foreign day and time words to the forms the
+    patterns read; the result is normalised like the note."""
+    text = _NUMBER_WORD_RE.sub(_number_word, norm)
+    text = _FOREIGN_DAY_RANGE_RE.sub(_foreign_day_range, text)
+    for pattern, replacement in _REWRITES:
+        text = pattern.sub(replacement, text)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+_NOT_WORDS_RE = re.compile(rf"{_SPEED_RE.pattern}|\d+(?:[:.]\d+)?\s*(?:[ap]\.?m\b\.?|h\b)?|[^\w\s]")
+
+
+def intent_text(text: str) -> str:
+    """The words of a note without its numbers, units and punctuation: what it is about."""
+    words = _NOT_WORDS_RE.sub(" ", _prepare(_normalise(text)))
+    return re.sub(r"\s+", " ", words).strip()
+
+
+_HALF_DAY_MIN = 12 * 60
+
+
+def _is_24h(clock: _Clock) -> bool:
+    """A time that only the 24-hour clock writes: 0 or 13-24, a leading zero, "7h"."""
+    if clock.word or clock.meridiem:
+        return False
+    return (
+        clock.hour == 0
+        or clock.hour > 12
+        or bool(re.match(r"0\d", clock.raw))
+        or bool(re.search(r"\d\s*h", clock.raw))
+    )
+
+
+def _twelve_hour(window: TimeWindow) -> str:
+    """ "2:45-4 pm", "10 pm-2 am": a window as people write it with am/pm."""
+
+    def part(minute: int) -> tuple[str, str]:
+        hour, mins = divmod(minute % MINUTES_PER_DAY, 60)
+        clock = f"{hour % 12 or 12}" + (f":{mins:02d}" if mins else "")
+        return clock, "am" if hour < 12 else "pm"
+
+    (start, start_half), (end, end_half) = part(window.start_min), part(window.end_min)
+    if start_half == end_half and not window.wraps:
+        return f"{start}-{end} {end_half}"
+    return f"{start} {start_half}-{end} {end_half}"
+
+
+class _CarefulNote(_Note):
+    """A note whose bare 12-hour times are resolved by the zone's hours or refused."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.readings: list[str] = []
+
+    def ambiguous(self, phrase: str, options: list[TimeWindow], why: str) -> NoReturn:
+        listed = " or ".join(str(w) for w in options)
+        either = " or ".join(f"{w} or {_twelve_hour(w)}" for w in options)
+        self.fail(f"time {phrase!r} reads as {listed}{why}; write {either}")
+
+    def pick(self, phrase: str, options: list[TimeWindow], hours: ZoneHours | None) -> TimeWindow:
+        options = sorted(set(options), key=lambda w: (w.start_min, w.end_min))
+        if len(options) == 1:
+            return options[0]
+        if hours is None:
+            self.ambiguous(phrase, options, " and nothing in the note picks one")
+        span = hours.window
+        inside = [
+            w
+            for w in options
+            if not w.wraps and span.start_min <= w.start_min and w.end_min <= span.end_min
+        ]
+        if len(inside) != 1:
+            self.ambiguous(phrase, options, f" and {hours.name} ({span}) do not pick one")
+        self.readings.append(f"{phrase!r} read as {inside[0]}: {hours.name} are {span}")
+        return inside[0]
+
+    def careful_windows(self, hours: ZoneHours | None) -> tuple[TimeWindow, ...]:
+        ranges = [
+            (m.group(0).strip(), *((m["a1"], m["b1"]) if m["a1"] else (m["a2"], m["b2"])))
+            for m in self.take(_RANGE_RE)
+        ]
+        bounds = [(m.group(0).strip(), m) for m in self.take(_BOUND_RE)]
+        clocks = [self.clock(t) for _, a, b in ranges for t in (a, b)]
+        clocks += [self.clock(m["t"]) for _, m in bounds]
+        # One 24-hour time ("7-17h", "8:00-20:00") says the note keeps the 24-hour clock.
+        clock_24h = any(_is_24h(c) for c in clocks)
+        found: list[TimeWindow] = []
+        for phrase, a, b in ranges:
+            start, end = self.clock(a), self.clock(b)
+            if clock_24h or start.meridiem or end.meridiem or start.word or end.word:
+                found.append(self.window(start, end))
+                continue
+            options = []
+            for start_h in (start.hour % 12, start.hour % 12 + 12):
+                for end_h in (end.hour % 12, end.hour % 12 + 12):
+                    first = start_h * 60 + start.minute
+                    last = end_h * 60 + end.minute or MINUTES_PER_DAY
+                    # Readings of over 12 h mix the halves of the day ("7-9" as 07:00-21:00).
+                    if 0 < (last - first) % MINUTES_PER_DAY <= _HALF_DAY_MIN:
+                        options.append(TimeWindow(first, last))
+            if not options:
+                self.fail(f"time window {phrase!r} is empty")
+            found.append(self.pick(phrase, options, hours))
+        for phrase, match in bounds:
+            clock = self.clock(match["t"])
+            hours_of_day = (
+                [clock.hour]
+                if clock_24h or clock.meridiem or clock.word
+                else [clock.hour % 12, clock.hour % 12 + 12]
+            )
+            options = []
+            for hour in hours_of_day:
+                bare = _Clock(clock.raw, hour, clock.minute, None, clock.word)
+                meridiem = clock.meridiem
+                if match["until"]:
+                    options.append(TimeWindow(0, self.minutes(bare, meridiem, end=True)))
+                else:
+                    start_min = self.minutes(bare, meridiem, end=False)
+                    options.append(TimeWindow(start_min, MINUTES_PER_DAY))
+            found.append(self.pick(phrase, options, hours))
+        return tuple(sorted(set(found), key=lambda w: (w.start_min, w.end_min)))
+
+    def keyword_kind(self) -> ZoneKind | None:
+        """The zone named by a keyword ("school", "road works"), None where none is."""
+        kind = self.kind()
+        return None if kind is ZoneKind.SPEED_LIMIT else kind
+
+    def bare_speed(self, default_unit: str | None, unit_source: str) -> _Speed:
+        """The one number left without a unit, as a cap in ``default_unit``."""
+        bare = list(_LEFTOVER_NUMBER_RE.finditer(self.work))
+        if not bare:
+            self.fail("no speed value (a number with km/h or mph)")
+        if len(bare) > 1:
+            listed = ", ".join(repr(m.group(0)) for m in bare)
+            self.fail(f"several numbers without a unit ({listed})")
+        match = bare[0]
+        value = float(match.group(0))
+        if default_unit is None:
+            self.fail(f"speed value {value:g} has no unit (km/h, mph) and the map gives none")
+        if not (0 < value <= MAX_SPEED_VALUE and value % 5 == 0):
+            self.fail(f"number {value:g} has no unit and is not a posted speed limit")
+        self.mask(match)
+        self.readings.append(f"no unit given: {default_unit}, {unit_source}")
+        return _Speed(value, default_unit, speed_to_mps(value, default_unit), match.group(0))
+
+
+def read_note(
+    text: str,
+    intent: NoteIntent | None,
+    *,
+    hours: dict[ZoneKind, ZoneHours] | None = None,
+    default_unit: str | None = None,
+    unit_source: str = "the map's unit",
+) -> TextConstraint:
+    """Read one note carefully, given what it is about (``intent``; None: not known).
+
+    Unlike :func:`parse_note` it reads number words, abbreviations and some German, French
+    and Spanish; takes ``default_unit`` for a number without a unit; and reads a bare
+    12-hour time ("7-9") only where the zone's ``hours`` leave one reading. What it filled
+    in or chose is said in the constraint's ``reading``. A note about nothing the rules
+    enforce raises ``NoConstraintError``; any other doubt raises ``MapTextError``.
+    """
+    if not isinstance(text, str):
+        raise MapTextError(f"cannot read map note {text!r}: not a string")
+    if default_unit is not None and default_unit not in CAP_UNITS:
+        raise ValueError(f"default_unit must be one of {CAP_UNITS}, got {default_unit!r}")
+    note = _CarefulNote(text)
+    if not note.norm:
+        note.fail("the note is empty")
+    note.norm = note.work = _prepare(note.norm)
+    speeds = note.speeds()
+    # Keywords name the zone of a cap; whether a note without a speed is about a speed at
+    # all is the intent's call ("car park entrance" names no zone).
+    no_constraint = intent is not None and intent.kind is None
+    kind = note.keyword_kind() or (intent.kind if intent else None) or ZoneKind.SPEED_LIMIT
+    all_day = bool(note.take(_ALL_DAY_RE))
+    for match in note.take(_DATE_RE):
+        note.add_condition(*match.span(), match.group(0))
+    windows = note.careful_windows((hours or {}).get(kind))
+    weekdays = note.weekdays()
+
+    if not speeds:
+        if no_constraint and intent is not None:
+            if not _LEFTOVER_NUMBER_RE.search(note.work):
+                raise NoConstraintError(
+                    f"map note {text!r} sets no speed constraint (it reads as {intent.label})"
+                )
+            note.fail(f"it reads as {intent.label} but holds a number without a unit")
+        speeds = [note.bare_speed(default_unit, unit_source)]
+    slowest = min(speeds, key=lambda s: s.mps)
+    if max(s.mps for s in speeds) > slowest.mps * 1.05:
+        note.fail(f"several different speed values ({', '.join(repr(s.raw) for s in speeds)})")
+    if stray := _LEFTOVER_TIME_RE.search(note.work):
+        note.fail(
+            f"cannot read time {stray.group(0)!r} "
+            "(expected a range like '07:00-09:00', 'until 18:00' or 'from 22:00')"
+        )
+    if stray := _LEFTOVER_NUMBER_RE.search(note.work):
+        note.fail(f"unrecognised number {stray.group(0)!r}")
+    return TextConstraint(
+        kind=kind,
+        cap_value=slowest.value,
+        cap_unit=slowest.unit,
+        cap_mps=slowest.mps,
+        windows=() if all_day else windows,
+        weekdays=weekdays,
+        condition=note.condition(),
+        text=text,
+        reading="; ".join(note.readings),
     )

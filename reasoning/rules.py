@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from reasoning.map_context import MapContext
-from reasoning.map_text import NoteParser, RuleBasedNoteParser
+from reasoning.map_context import MapContext, default_parser
+from reasoning.map_text import NoteParser
 from reasoning.rule_degraded import DegradedPerceptionRule
 from reasoning.rule_junction import JunctionRule
 from reasoning.rule_road_users import LeadVehicleRule, PedestrianRule
@@ -71,7 +71,7 @@ class RuleEngine:
     ) -> None:
         self.context = context
         self.params = params or RuleParams()
-        self.parser = parser or RuleBasedNoteParser()
+        self.parser = parser or default_parser(context.speed_limits)
         self.rules = list(rules) if rules is not None else default_rules(self.parser)
         self._last_speed_mps = 0.0
 
