@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ from maps.landmarks import LightSpec, SignSpec
 from perception.camera_detector import CameraDetector
 from perception.lidar_pipeline import LidarPipeline, load_lidar_config
 from reasoning.reader_crops import square_crop
+from reasoning.reader_model import load_encoder
 from reasoning.sign_reader import SignReader
 from roadmind.messages import (
     BevScene,
@@ -74,10 +76,14 @@ class StageTimes:
     reader_ms: list[float] = field(default_factory=list)  # per sign read (OCR included)
 
 
+READER_MODEL_ENV = "ROADMIND_READER_MODEL"  # a trained folder or a CLIP checkpoint
+
+
 @functools.cache
 def shared_reader() -> SignReader:
-    """The shipped reader, loaded once per process (every drive of an eval shares it)."""
-    return SignReader()
+    """The reader every drive of this process shares, loaded once: the shipped one, or
+    the model ``$ROADMIND_READER_MODEL`` names (a trained folder, a CLIP checkpoint)."""
+    return SignReader(load_encoder(os.environ.get(READER_MODEL_ENV) or None))
 
 
 class CropReader:

@@ -79,7 +79,13 @@ class SpeedRule:
     def apply(self, now: Situation) -> RuleResult:
         ego, v, ctx, p = now.ego, now.v_mps, now.context, now.params
         notes = observe_signs(
-            now.scene.signs, ego, self.memory, self.parser, ctx, p.min_reading_confidence
+            now.scene.signs,
+            ego,
+            self.memory,
+            self.parser,
+            ctx,
+            p.min_reading_confidence,
+            p.unread_school_cap_kmh,
         )
         limit_c, limit = speed_limit_rule(ego, v, ctx, self.memory, p)
         zones, zone_notes, zone_cap = zone_rules(ego, v, now.clock, ctx, self.memory, p)
@@ -96,6 +102,7 @@ def observe_signs(
     parser: NoteParser,
     ctx: MapContext,
     min_confidence: float,
+    unread_cap_kmh: float = 30.0,
 ) -> list[Reason]:
     """Remember speed and zone signs; reasons for the signs that had to be ignored (unknown,
     unreadable, or read too unsurely to obey)."""
@@ -134,7 +141,7 @@ def observe_signs(
             if _obeyed(sign, route_sign, ctx, min_confidence, notes):
                 memory.remember(SeenSign(route_sign, reading=_reading(sign)))
         elif kind in (SignType.SCHOOL_ZONE, SignType.TEXT):
-            zone = _zone_of(sign, parser)
+            zone = _zone_of(sign, parser, unread_cap_kmh)
             if zone is None:
                 if kind is SignType.SCHOOL_ZONE or sign.text:
                     notes.append(
@@ -188,11 +195,22 @@ def _same_meaning(a: RouteSign, b: RouteSign) -> bool:
     return a.value == b.value and a.unit == b.unit
 
 
-def _zone_of(sign: BevSign, parser: NoteParser) -> TextConstraint | None:
+def _zone_of(sign: BevSign, parser: NoteParser, unread_cap_kmh: float) -> TextConstraint | None:
     try:
         return parser.parse(" ".join(sign.text.split()))
     except MapTextError:
         pass
+    if sign.sign_type is SignType.SCHOOL_ZONE and sign.read_frame is not None and not sign.value:
+        # seen as a school-zone sign, its plate not legible yet (too far): slow as a driver
+        # would until the plate is read; the reading then replaces this one
+        return TextConstraint(
+            ZoneKind.SCHOOL_ZONE,
+            unread_cap_kmh,
+            "km/h",
+            speed_to_mps(unread_cap_kmh, "km/h"),
+            text=sign.text,
+            reading=f"plate not legible yet: {unread_cap_kmh:g} km/h until it is read",
+        )
     if sign.sign_type is SignType.SCHOOL_ZONE and sign.value > 0 and sign.unit:
         try:  # a bare zone sign with a value: in force at all times (the cautious reading)
             return TextConstraint(

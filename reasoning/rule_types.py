@@ -66,6 +66,8 @@ class RuleParams(StrictModel):
     caution_speed_mps: float = Field(20 / 3.6, gt=0.0)
     # a sign read below this confidence is noted, never obeyed (unless it confirms the map)
     min_reading_confidence: float = Field(0.6, ge=0.0, le=1.0)
+    # a school-zone sign read before its plate is legible: this cap until the plate is read
+    unread_school_cap_kmh: float = Field(30.0, gt=0.0, le=200.0)
 
 
 @dataclass(frozen=True, slots=True)

@@ -131,3 +131,20 @@ def test_an_unsure_stop_reading_of_a_mapped_yield_sign_is_only_noted() -> None:
     action, text = _junction("yield", SignType.STOP, 0.3)
     assert action is Action.YIELD
     assert "not obeyed" in text and "map:landmark 41 yield" in text
+
+
+def _school(text: str, value: float = 0.0, unit: str = "") -> BevSign:
+    return BevSign(SignType.SCHOOL_ZONE, 30.0, 4.0, value, unit, text, None, 0.9, read_frame=7)
+
+
+def test_a_school_zone_sign_seen_before_its_plate_is_legible_is_obeyed_cautiously() -> None:
+    ctx, memory = map_context(_ctx(50)), SpeedMemory()
+    observe_signs((_school(""),), EGO, memory, RuleBasedNoteParser(), ctx, MIN_CONFIDENCE, 30.0)
+    (seen,) = memory.signs
+    assert seen.zone is not None and seen.zone.cap_mps == kmh_to_mps(30)
+    assert "not legible" in seen.zone.reading
+    # the plate read later replaces the cautious reading at the same place
+    plate = _school("SCHOOL ZONE 20 MPH 7-9 AM 2-4 PM MON-FRI", 20.0, "mph")
+    observe_signs((plate,), EGO, memory, RuleBasedNoteParser(), ctx, MIN_CONFIDENCE, 30.0)
+    (seen,) = memory.signs
+    assert seen.zone is not None and seen.zone.cap_value == 20 and seen.zone.windows
