@@ -65,6 +65,20 @@ def read_value(rgb: np.ndarray) -> tuple[int | None, float]:
     return None, 0.0
 
 
+def read_middle(rgb: np.ndarray) -> OcrText:
+    """Text across the middle band of a sign crop (a word such as STOP), recogniser only."""
+    side = rgb.shape[0]
+    if side < 8:
+        return OcrText("", 0.0)
+    middle = rgb[int(side * 0.3) : int(side * 0.7), int(side * 0.08) : int(side * 0.92)]
+    scale = VALUE_PX / max(middle.shape[0], 1)
+    bgr = cv2.resize(middle[:, :, ::-1], None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
+    texts, scores = _run(_engine(False), np.ascontiguousarray(bgr))
+    if not texts:
+        return OcrText("", 0.0)
+    return OcrText(" ".join(texts), float(np.mean(scores)))
+
+
 def read_plate(rgb: np.ndarray) -> OcrText:
     """The lines of a text plate crop, top to bottom."""
     if min(rgb.shape[:2]) < 8:

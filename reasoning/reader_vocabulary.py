@@ -64,6 +64,7 @@ class SignEntry(StrictModel):
     prompts: list[str] = Field(min_length=1)
     values: dict[Literal["km/h", "mph"], list[int]] = {}
     ocr: Literal["value", "text"] | None = None
+    words: list[str] = []  # words on the face that identify it (OCR confirms them)
 
 
 class LightEntry(StrictModel):
@@ -88,6 +89,7 @@ class ReaderClass:
     unit: str = ""
     light_state: LightState | None = None
     ocr: str | None = None  # "value" or "text"
+    words: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:
@@ -121,7 +123,15 @@ class Vocabulary:
 
 def expand(entry: SignEntry) -> list[ReaderClass]:
     if not entry.values:
-        return [ReaderClass(entry.label, tuple(entry.prompts), entry.type, ocr=entry.ocr)]
+        return [
+            ReaderClass(
+                entry.label,
+                tuple(entry.prompts),
+                entry.type,
+                ocr=entry.ocr,
+                words=tuple(w.upper() for w in entry.words),
+            )
+        ]
     out = []
     for unit, values in entry.values.items():
         for value in values:

@@ -2,8 +2,9 @@
 
 The dual encoder (``reader_model``) scores each crop against the vocabulary's prompts
 (``reader_vocabulary``), zero-shot: the classes are text. Where the winning class has
-a value or a plate, OCR (``reader_ocr``) reads it too; agreement raises the confidence,
-disagreement lowers it and the lower of two values is kept (the safer reading). Crops
+a value or a plate, OCR (``reader_ocr``) reads it too; agreement raises the confidence;
+on disagreement OCR's value (digits are its trade) is kept, less surely, and the
+encoder's becomes the runner-up. Crops
 too small to read honestly get their confidence scaled down; a crop that is not an
 image (empty, non-finite) reads ``unreadable`` at confidence 0. Nothing here raises on
 bad pixels.
@@ -11,6 +12,7 @@ bad pixels.
 
 from __future__ import annotations
 
+import difflib
 import re
 import time
 from collections.abc import Sequence
@@ -20,7 +22,7 @@ import numpy as np
 
 from reasoning.reader_crops import normalise, resize, sanitize, square_crop
 from reasoning.reader_model import Encoder, load_encoder
-from reasoning.reader_ocr import read_plate, read_value
+from reasoning.reader_ocr import read_middle, read_plate, read_value
 from reasoning.reader_vocabulary import ReaderClass, Vocabulary, load_vocabulary
 from roadmind.messages import SignReading
 
@@ -29,6 +31,9 @@ NO_CONFIDENCE_PX = 6  # ... this small or less say nothing
 MIN_OCR_PX = 12  # smaller crops are not worth the OCR's time
 OCR_MIN_SCORE = 0.8  # a recogniser score below this is no evidence
 DISAGREE_FACTOR = 0.8  # confidence kept when encoder and OCR name different values
+WORD_TRUST = 0.9  # a face's own word read by OCR: at least this sure of its class
+WORD_MIN_SCORE = 0.6  # a recogniser score below this is no word
+WORD_MATCH = 0.75  # letters in common with the word (STCP, STOR for STOP at 20 px)
 _VALUE = re.compile(r"(\d{1,3})\s*(mph|km\s*/?\s*h|kph)", re.IGNORECASE)
 
 
@@ -109,8 +114,8 @@ class SignReader:
     ) -> SignReading:
         if not _is_image(original) or crop.shape[0] < 2:
             return SignReading("unreadable", confidence=0.0)
-        allowed = np.ones_like(self._is_light) if kind is None else self._is_light == (
-            kind == "light"
+        allowed = (
+            np.ones_like(self._is_light) if kind is None else self._is_light == (kind == "light")
         )
         p = np.where(allowed, p, 0.0)
         total = float(p.sum())
@@ -118,11 +123,16 @@ class SignReader:
             return SignReading("unreadable", confidence=0.0)
         p = p / total
         order = np.argsort(-p)
+        if self.ocr and min(original.shape[:2]) >= MIN_OCR_PX:
+            order = self._by_words(crop, order, p)
         best, second = self.classes[order[0]], self.classes[order[1]]
         confidence = float(p[order[0]]) * _size_trust(min(original.shape[:2]))
         value, unit, text = best.value, best.unit, ""
+        runner_up, runner_up_p = second.name, float(p[order[1]])
         if self.ocr and best.ocr and min(original.shape[:2]) >= MIN_OCR_PX:
-            value, unit, text, confidence = self._ocr(crop, best, p, value, unit, confidence)
+            value, unit, text, confidence = self._ocr(crop, best, value, unit, confidence)
+            if best.unit and value != best.value:  # OCR overruled: the encoder's is second
+                runner_up, runner_up_p = best.name, float(p[order[0]])
         return SignReading(
             best.label,
             best.sign_type,
@@ -130,8 +140,8 @@ class SignReader:
             unit,
             text,
             float(np.clip(confidence, 0.0, 1.0)),
-            second.name,
-            float(p[order[1]]),
+            runner_up,
+            runner_up_p,
             best.light_state,
         )
 
@@ -139,7 +149,6 @@ class SignReader:
         self,
         crop: np.ndarray,
         best: ReaderClass,
-        p: np.ndarray,
         value: float,
         unit: str,
         confidence: float,
@@ -151,10 +160,11 @@ class SignReader:
             if number is not None and score >= OCR_MIN_SCORE:
                 if number == round(value):
                     confidence = 1.0 - (1.0 - confidence) * (1.0 - score)
-                else:  # disagreement: the lower value, and less sure of it
-                    ocr_p = self._class_probability(best.label, number, unit, p)
-                    confidence = DISAGREE_FACTOR * max(confidence, ocr_p) * score
-                    value = min(value, float(number))
+                elif self._known(best.label, number, unit):
+                    # digits are OCR's trade: its value, held less surely; the encoder's
+                    # value stays the runner-up
+                    confidence = DISAGREE_FACTOR * score
+                    value = float(number)
         else:
             plate = read_plate(crop)
             if plate.text and plate.score >= OCR_MIN_SCORE:
@@ -166,11 +176,36 @@ class SignReader:
         self.times.ocr_ms.append((time.perf_counter() - t0) * 1000.0)
         return value, unit, text, confidence
 
-    def _class_probability(self, label: str, value: int, unit: str, p: np.ndarray) -> float:
-        for i, c in enumerate(self.classes):
-            if c.label == label and round(c.value) == value and c.unit == unit:
-                return float(p[i])
-        return 0.0
+    def _by_words(self, crop: np.ndarray, order: np.ndarray, p: np.ndarray) -> np.ndarray:
+        """A sign the encoder names without value or plate (stop, yield, no entry...) gets
+        its face's middle read: a class's own word found there (STOP) makes that class
+        the reading, whatever the encoder ranked it. The order is unchanged otherwise."""
+        best = self.classes[int(order[0])]
+        worded = [i for i in order if self.classes[i].words and p[i] >= 0.0]
+        if best.ocr or best.is_light or not worded:
+            return order
+        t0 = time.perf_counter()
+        read = read_middle(resize(crop, 64))
+        self.times.ocr_ms.append((time.perf_counter() - t0) * 1000.0)
+        if read.score < WORD_MIN_SCORE:
+            return order
+        found = re.findall(r"[A-Z]+", read.text.upper())
+        for i in worded:
+            words = self.classes[i].words
+            if any(
+                difflib.SequenceMatcher(None, f, w).ratio() >= WORD_MATCH
+                for f in found
+                for w in words
+            ):
+                p[i] = max(float(p[i]), read.score * WORD_TRUST)
+                return np.array([i, *(j for j in order if j != i)])
+        return order
+
+    def _known(self, label: str, value: int, unit: str) -> bool:
+        """A value the vocabulary has for this label and unit (not a misread digit)."""
+        return any(
+            c.label == label and round(c.value) == value and c.unit == unit for c in self.classes
+        )
 
 
 def _size_trust(side_px: int) -> float:

@@ -79,7 +79,13 @@ CORRUPTIONS: dict[str, Callable[[np.ndarray, np.random.Generator], np.ndarray]] 
 
 
 def _said(reader: SignReader, crops: Sequence[np.ndarray], kind: str) -> list[str]:
-    return [r.describe() for r in reader.read(crops, [kind] * len(crops))]
+    """Class names as the truth has them: a value only for labels whose classes have
+    values (a school-zone plate's OCR value is not part of its class)."""
+    valued = {c.label for c in reader.classes if c.unit}
+    return [
+        r.describe() if r.label in valued else r.label
+        for r in reader.read(crops, [kind] * len(crops))
+    ]
 
 
 def evaluate_reader(

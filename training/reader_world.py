@@ -9,6 +9,7 @@ on synthetic crops only, so every world crop is one it never saw.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -31,6 +32,7 @@ EVAL_MAPS = ("t_junction_signals", "t_junction_yield", "four_way_signals", "stra
 MIN_BOX_PX = 8.0  # smaller boxes are not crops anyone could read
 MAX_OCCLUSION = 0.1
 MAX_TRUNCATION = 0.05
+FACING_COS = math.cos(math.radians(60))  # beyond this the face is too edge-on to read
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,10 +61,17 @@ def light_class_name(state: LightState) -> str | None:
     return None if state is LightState.UNKNOWN else f"light_{state.value}"
 
 
+def _faces_camera(yaw_rad: float, camera_yaw_rad: float) -> bool:
+    """A sign or light governs traffic going the camera's way, so its face (not its
+    back or edge) is what the camera sees."""
+    return math.cos(yaw_rad - camera_yaw_rad) > FACING_COS
+
+
 def crops_of(frame: SensorFrame, lighting: str, map_name: str) -> list[WorldCrop]:
     if frame.ground_truth is None or not frame.cameras:
         return []
     image = frame.cameras[0]
+    camera_yaw = frame.ego.pose.yaw_rad + image.sensor_to_ego.yaw_rad
     rgb = image.bgra[:, :, 2::-1]
     out = []
     for box in frame.ground_truth.boxes_2d.get(image.name, ()):
@@ -73,10 +82,14 @@ def crops_of(frame: SensorFrame, lighting: str, map_name: str) -> list[WorldCrop
             continue
         name, kind = None, "sign"
         if box.object_class is ObjectClass.TRAFFIC_SIGN:
-            name = sign_class_name(frame.ground_truth.signs[box.object_id - SIGN_ID_BASE])
+            sign = frame.ground_truth.signs[box.object_id - SIGN_ID_BASE]
+            if _faces_camera(sign.pose.yaw_rad, camera_yaw):
+                name = sign_class_name(sign)
         elif box.object_class is ObjectClass.TRAFFIC_LIGHT:
             kind = "light"
-            name = light_class_name(frame.ground_truth.lights[box.object_id - LIGHT_ID_BASE].state)
+            light = frame.ground_truth.lights[box.object_id - LIGHT_ID_BASE]
+            if _faces_camera(light.pose.yaw_rad, camera_yaw):
+                name = light_class_name(light.state)
         if name is not None:
             crop = square_crop(rgb, box.xyxy_px)
             side = crop.shape[0]

@@ -66,7 +66,7 @@ def test_bad_crops_give_no_confident_reading_and_never_raise(reader: SignReader)
     assert all(r.confidence < 0.3 for r in readings), [(r.label, r.confidence) for r in readings]
 
 
-def test_ocr_disagreement_lowers_confidence_and_keeps_the_lower_value(
+def test_ocr_disagreement_takes_ocr_value_less_surely(
     reader: SignReader, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     crop = _crop("speed_limit 50 km/h", 1)
@@ -76,6 +76,7 @@ def test_ocr_disagreement_lowers_confidence_and_keeps_the_lower_value(
     disputed = reader.read([crop], ["sign"])[0]
     assert disputed.value == 30.0
     assert disputed.confidence < agreed.confidence
+    assert disputed.runner_up == "speed_limit 50 km/h"
 
 
 def test_ocr_reads_the_plate_of_a_school_zone_sign(reader: SignReader) -> None:
