@@ -2,7 +2,8 @@
 
 Reading a crop costs milliseconds (OCR more), and a sign stays in view for many
 cycles: a sign is read when first seen, and again only when it is seen clearly bigger
-(nearer, so more legible) or the last reading was unsure and it has grown at all.
+(nearer, so more legible) or the last reading was unsure and it has grown at all,
+and never from a box the image's edge cuts once it has a reading.
 The reader itself is injected (``ReadSign``): it lives in ``reasoning/``, above fusion.
 """
 
@@ -39,6 +40,8 @@ class SignReadings:
     ) -> HeldReading:
         height = float(det.xyxy_px[3] - det.xyxy_px[1])
         held = self._held.get(key)
+        if held is not None and not _whole(det, image):
+            return held  # cut by the image's edge: a part of the face reads worse
         if held is not None:
             growth = height / max(held.box_height_px, 1e-6)
             unsure = held.reading.confidence < SURE and growth > 1.05
@@ -53,3 +56,9 @@ class SignReadings:
         if len(self._held) > MAX_KEPT:
             self._held.pop(next(iter(self._held)))
         return fresh
+
+
+def _whole(det: Detection2D, image: CameraImage) -> bool:
+    height, width = image.bgra.shape[:2]
+    x0, y0, x1, y1 = det.xyxy_px
+    return x0 > 1.0 and y0 > 1.0 and x1 < width - 1.0 and y1 < height - 1.0

@@ -21,6 +21,7 @@ OCR_PACKAGE = "rapidocr"
 VALUE_PX = 48  # the disc's middle is scaled to this height for the recogniser
 PLATE_PX = 160  # plates are scaled to this width before line detection
 _DIGITS = re.compile(r"\d{1,3}")
+_DOT_DASH = re.compile(r"(?<=\w)\s*[·•‧∙]\s*(?=\w)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,4 +89,7 @@ def read_plate(rgb: np.ndarray) -> OcrText:
     texts, scores = _run(_engine(True), np.ascontiguousarray(bgr))
     if not texts:
         return OcrText("", 0.0)
-    return OcrText("\n".join(texts), float(np.mean(scores)))
+    # a hyphen on a small plate is read as a dot between words ("MON·FRI"): a plate's
+    # dots between letters or digits are its dashes
+    lines = [_DOT_DASH.sub("-", t) for t in texts]
+    return OcrText("\n".join(lines), float(np.mean(scores)))

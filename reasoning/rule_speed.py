@@ -38,6 +38,8 @@ from roadmind.units import MAX_SPEED_VALUE, speed_to_mps
 HORIZON_M = 150.0  # look this far ahead for lower limits
 EARLY_M = 3.0  # be down to a lower limit this far before its sign
 SAME_SIGN_M = 8.0  # an unlabelled sign seen again within this distance is the same sign
+# a zone sign placed from afar may land this far from where it is placed up close
+PROVISIONAL_M = 40.0
 
 
 @dataclass
@@ -45,6 +47,7 @@ class SeenSign:
     sign: RouteSign  # s_m: route position of the sign
     zone: TextConstraint | None = None  # zone signs: the parsed constraint
     reading: str = ""  # evidence of the reading it came from; empty: map or ground truth
+    provisional: bool = False  # a zone sign whose plate is not legible yet (cautious cap)
 
     def evidence(self) -> str:
         return self.reading or f"sign:{self.sign.label()} at route s {self.sign.s_m:.0f} m"
@@ -55,6 +58,16 @@ class SpeedMemory:
     signs: list[SeenSign] = field(default_factory=list)
 
     def remember(self, seen: SeenSign) -> None:
+        kind = seen.sign.sign_type
+        nearby = [
+            old
+            for old in self.signs
+            if old.sign.sign_type is kind and abs(old.sign.s_m - seen.sign.s_m) < PROVISIONAL_M
+        ]
+        if seen.provisional and any(not old.provisional for old in nearby):
+            return  # its plate was read already: a far look again adds no guess
+        if not seen.provisional:  # a plate read: the guesses about it are done with
+            self.signs = [old for old in self.signs if not (old.provisional and old in nearby)]
         for i, old in enumerate(self.signs):
             same_id = seen.sign.landmark_id is not None and (
                 old.sign.landmark_id == seen.sign.landmark_id
@@ -141,7 +154,7 @@ def observe_signs(
             if _obeyed(sign, route_sign, ctx, min_confidence, notes):
                 memory.remember(SeenSign(route_sign, reading=_reading(sign)))
         elif kind in (SignType.SCHOOL_ZONE, SignType.TEXT):
-            zone = _zone_of(sign, parser, unread_cap_kmh)
+            zone, provisional = _zone_of(sign, parser, unread_cap_kmh)
             if zone is None:
                 if kind is SignType.SCHOOL_ZONE or sign.text:
                     notes.append(
@@ -154,7 +167,7 @@ def observe_signs(
                 continue
             route_sign = RouteSign(kind, s, sign.landmark_id, sign.value, sign.unit, sign.text)
             if _obeyed(sign, route_sign, ctx, min_confidence, notes):
-                memory.remember(SeenSign(route_sign, zone, _reading(sign)))
+                memory.remember(SeenSign(route_sign, zone, _reading(sign), provisional))
     return notes
 
 
@@ -195,9 +208,15 @@ def _same_meaning(a: RouteSign, b: RouteSign) -> bool:
     return a.value == b.value and a.unit == b.unit
 
 
-def _zone_of(sign: BevSign, parser: NoteParser, unread_cap_kmh: float) -> TextConstraint | None:
+def _zone_of(
+    sign: BevSign, parser: NoteParser, unread_cap_kmh: float
+) -> tuple[TextConstraint | None, bool]:
+    """The zone a sign states, and whether it is a cautious guess (plate not legible)."""
     try:
-        return parser.parse(" ".join(sign.text.split()))
+        zone = parser.parse(" ".join(sign.text.split()))
+        if sign.sign_type is not SignType.SCHOOL_ZONE or zone.kind is ZoneKind.SCHOOL_ZONE:
+            return zone, False
+        # a school-zone plate that parses as another kind was misread: not its hours
     except MapTextError:
         pass
     if sign.sign_type is SignType.SCHOOL_ZONE and sign.read_frame is not None and not sign.value:
@@ -210,7 +229,7 @@ def _zone_of(sign: BevSign, parser: NoteParser, unread_cap_kmh: float) -> TextCo
             speed_to_mps(unread_cap_kmh, "km/h"),
             text=sign.text,
             reading=f"plate not legible yet: {unread_cap_kmh:g} km/h until it is read",
-        )
+        ), True
     if sign.sign_type is SignType.SCHOOL_ZONE and sign.value > 0 and sign.unit:
         try:  # a bare zone sign with a value: in force at all times (the cautious reading)
             return TextConstraint(
@@ -219,10 +238,10 @@ def _zone_of(sign: BevSign, parser: NoteParser, unread_cap_kmh: float) -> TextCo
                 sign.unit,
                 speed_to_mps(sign.value, sign.unit),
                 text=sign.text,
-            )
+            ), False
         except ValueError:
-            return None
-    return None
+            return None, False
+    return None, False
 
 
 # --------------------------------------------------------------------------- the limit

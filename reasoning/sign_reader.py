@@ -26,9 +26,9 @@ from reasoning.reader_ocr import read_middle, read_plate, read_value
 from reasoning.reader_vocabulary import ReaderClass, Vocabulary, load_vocabulary
 from roadmind.messages import SignReading
 
-FULL_CONFIDENCE_PX = 16  # crops this tall or more keep the encoder's confidence
-NO_CONFIDENCE_PX = 6  # ... this small or less say nothing
-MIN_OCR_PX = 12  # smaller crops are not worth the OCR's time
+FULL_CONFIDENCE_PX = 20  # crops this tall or more keep their confidence
+NO_CONFIDENCE_PX = 8  # ... this small or less say nothing (a speed disc 40 m away)
+MIN_OCR_PX = 14  # smaller crops are not worth the OCR's time
 OCR_MIN_SCORE = 0.8  # a recogniser score below this is no evidence
 DISAGREE_FACTOR = 0.8  # confidence kept when encoder and OCR name different values
 WORD_TRUST = 0.9  # a face's own word read by OCR: at least this sure of its class
@@ -126,13 +126,15 @@ class SignReader:
         if self.ocr and min(original.shape[:2]) >= MIN_OCR_PX:
             order = self._by_words(crop, order, p)
         best, second = self.classes[order[0]], self.classes[order[1]]
-        confidence = float(p[order[0]]) * _size_trust(min(original.shape[:2]))
+        confidence = float(p[order[0]])
         value, unit, text = best.value, best.unit, ""
         runner_up, runner_up_p = second.name, float(p[order[1]])
         if self.ocr and best.ocr and min(original.shape[:2]) >= MIN_OCR_PX:
             value, unit, text, confidence = self._ocr(crop, best, value, unit, confidence)
             if best.unit and value != best.value:  # OCR overruled: the encoder's is second
                 runner_up, runner_up_p = best.name, float(p[order[0]])
+        # small crops: neither the encoder nor OCR is to be trusted fully, agreeing or not
+        confidence *= _size_trust(min(original.shape[:2]))
         return SignReading(
             best.label,
             best.sign_type,

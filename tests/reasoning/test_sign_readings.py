@@ -148,3 +148,23 @@ def test_a_school_zone_sign_seen_before_its_plate_is_legible_is_obeyed_cautiousl
     observe_signs((plate,), EGO, memory, RuleBasedNoteParser(), ctx, MIN_CONFIDENCE, 30.0)
     (seen,) = memory.signs
     assert seen.zone is not None and seen.zone.cap_value == 20 and seen.zone.windows
+
+
+def test_a_read_plate_replaces_cautious_guesses_placed_far_from_it() -> None:
+    """From afar a zone sign is placed vaguely: the guess made then may lie 20 m from
+    where the legible plate is placed; the plate still ends the guess."""
+    ctx, memory = map_context(_ctx(50)), SpeedMemory()
+    far = BevSign(SignType.SCHOOL_ZONE, 50.0, 4.0, 0.0, "", "", None, 0.9, read_frame=3)
+    observe_signs((far,), EGO, memory, RuleBasedNoteParser(), ctx, MIN_CONFIDENCE, 30.0)
+    plate = _school("SCHOOL ZONE 20 MPH 7-9 AM 2-4 PM MON-FRI", 20.0, "mph")  # at 30 m
+    observe_signs((plate,), EGO, memory, RuleBasedNoteParser(), ctx, MIN_CONFIDENCE, 30.0)
+    observe_signs((far,), EGO, memory, RuleBasedNoteParser(), ctx, MIN_CONFIDENCE, 30.0)
+    assert [m.provisional for m in memory.signs] == [False]
+
+
+def test_a_school_plate_misread_as_another_zone_is_not_taken_for_its_hours() -> None:
+    ctx, memory = map_context(_ctx(50)), SpeedMemory()
+    misread = _school("SCHOOL XNE 20 MPH 7-8 AM RESIDENTIAL", 20.0, "mph")
+    observe_signs((misread,), EGO, memory, RuleBasedNoteParser(), ctx, MIN_CONFIDENCE, 30.0)
+    (seen,) = memory.signs
+    assert seen.zone is not None and seen.zone.kind.value == "school_zone"

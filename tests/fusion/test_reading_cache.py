@@ -52,3 +52,12 @@ def test_worse_look_does_not_replace_a_good_reading() -> None:
     readings.get("a", IMAGE, _det(20.0), 0)
     held = readings.get("a", IMAGE, _det(40.0), 1)  # read again: occluded, unsure
     assert held.frame_id == 0 and held.reading.confidence == 0.95
+
+
+def test_a_box_cut_by_the_image_edge_keeps_the_reading_it_has() -> None:
+    reader = _Reader([0.95, 0.95])
+    readings = SignReadings(reader)
+    readings.get("a", IMAGE, _det(20.0), 0)
+    edge = Detection2D("front", ObjectClass.TRAFFIC_SIGN, np.array([150.0, 0.0, 199.5, 60.0]), 0.9)
+    held = readings.get("a", IMAGE, edge, 1)
+    assert reader.frames == [0] and held.frame_id == 0
