@@ -8,7 +8,9 @@ per image; ``--out DIR`` also writes each image annotated with its readings.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,7 @@ def cmd_read(args: argparse.Namespace) -> int:
     import cv2
 
     from perception.light_state import read_light_state
+    from reasoning.reader_crops import with_context
     from reasoning.reader_model import load_encoder
     from reasoning.sign_reader import SignReader
 
@@ -40,19 +43,22 @@ def cmd_read(args: argparse.Namespace) -> int:
         as_crop = args.crop or (not args.whole and max(rgb.shape[:2]) <= CROP_MAX_PX)
         entries: list[dict[str, Any]] = []
         if as_crop:
-            reading = reader.read([rgb])[0]
+            reading = reader.read([with_context(rgb)])[0]
             height, width = rgb.shape[:2]
             entries.append({"box_xyxy_px": [0, 0, width, height], **_reading_json(reading)})
         else:
             if detector is None:
                 from perception.camera_detector import CameraDetector
 
-                detector = CameraDetector()
+                with contextlib.redirect_stdout(sys.stderr):  # stdout: the JSON lines only
+                    detector = CameraDetector()
             from roadmind.messages import ObjectClass
 
             bgra = cv2.cvtColor(bgr, cv2.COLOR_BGR2BGRA)
             wanted = {ObjectClass.TRAFFIC_SIGN: "sign", ObjectClass.TRAFFIC_LIGHT: "light"}
-            dets = [d for d in detector.detect(bgra) if d.object_class in wanted]
+            with contextlib.redirect_stdout(sys.stderr):
+                found = detector.detect(bgra)
+            dets = [d for d in found if d.object_class in wanted]
             readings = reader.read_in_image(
                 rgb, [d.xyxy_px for d in dets], [wanted[d.object_class] for d in dets]
             )

@@ -231,14 +231,25 @@ def quiet_ultralytics() -> Iterator[None]:
     streams = [h for h in LOGGER.handlers if isinstance(h, logging.StreamHandler)]
     old = [h.stream for h in streams]  # setStream returns None when nothing changes
     for handler in streams:
-        handler.setStream(sys.stderr)
+        _set_stream(handler, sys.stderr)
     LOGGER.setLevel(logging.WARNING)
     try:
         yield
     finally:
         LOGGER.setLevel(level)
         for handler, stream in zip(streams, old, strict=True):
-            handler.setStream(stream)
+            _set_stream(handler, stream)
+
+
+def _set_stream(handler: logging.StreamHandler, stream: object) -> None:
+    """``setStream`` flushes the old stream: one closed since ultralytics bound its
+    handler to it (stdout redirected at import time) is replaced without a flush."""
+    if getattr(stream, "closed", False):
+        stream = sys.stderr
+    if getattr(handler.stream, "closed", False):
+        handler.stream = stream
+    else:
+        handler.setStream(stream)
 
 
 def check_bgra(bgra: object) -> None:

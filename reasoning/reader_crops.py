@@ -32,12 +32,28 @@ def square_crop(rgb: np.ndarray, box_xyxy: np.ndarray, context: float = CONTEXT)
 
 
 def to_square(crop: np.ndarray) -> np.ndarray:
-    """Pad a non-square crop to a square by repeating its edges (a crop file on disk)."""
+    """Pad a non-square crop to a square with mid grey (edge repeats would smear a
+    plate's colour over the padding and change its shape)."""
     height, width = crop.shape[:2]
     side = max(height, width)
     top, left = (side - height) // 2, (side - width) // 2
     return cv2.copyMakeBorder(
-        crop, top, side - height - top, left, side - width - left, cv2.BORDER_REPLICATE
+        crop,
+        top,
+        side - height - top,
+        left,
+        side - width - left,
+        cv2.BORDER_CONSTANT,
+        value=(128, 128, 128),
+    )
+
+
+def with_context(crop: np.ndarray, context: float = CONTEXT) -> np.ndarray:
+    """A tight crop (a sign cut out by hand) given the margin the loop's crops have."""
+    height, width = crop.shape[:2]
+    pad = max(1, round(max(height, width) * context / 2))
+    return to_square(
+        cv2.copyMakeBorder(crop, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=(128, 128, 128))
     )
 
 

@@ -63,9 +63,10 @@ def test_a_car_ignoring_speed_signs_is_caught(
         parser: NoteParser,
         ctx: MapContext,
         min_confidence: float,
+        unread_cap_kmh: float,
     ) -> list[Reason]:
         kept = tuple(s for s in signs if s.sign_type is not SignType.SPEED_LIMIT)
-        return real(kept, ego, memory, parser, ctx, min_confidence)
+        return real(kept, ego, memory, parser, ctx, min_confidence, unread_cap_kmh)
 
     monkeypatch.setattr(reasoning.rule_speed, "observe_signs", blind_to_limits)
     wrong = _metrics(scenario, tmp_path / "wrong")
