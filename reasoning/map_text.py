@@ -526,6 +526,21 @@ def parse_note(text: str) -> TextConstraint:
         if bare := _LEFTOVER_NUMBER_RE.search(note.work):
             note.fail(f"speed value {bare.group(0)} has no unit (km/h, mph)")
         note.fail("no speed value with a unit (km/h, mph)")
+    slowest = _slowest_and_nothing_left(note, speeds)
+    return TextConstraint(
+        kind=note.kind(),
+        cap_value=slowest.value,
+        cap_unit=slowest.unit,
+        cap_mps=slowest.mps,
+        windows=() if all_day else windows,
+        weekdays=weekdays,
+        condition=note.condition(),
+        text=text,
+    )
+
+
+def _slowest_and_nothing_left(note: _Note, speeds: list[_Speed]) -> _Speed:
+    """The slowest cap, once nothing in the note is left unread or in conflict."""
     slowest = min(speeds, key=lambda s: s.mps)
     # A sign may give the cap in both units ("50 km/h (31 mph)"); different caps are ambiguous.
     if max(s.mps for s in speeds) > slowest.mps * 1.05:
@@ -537,17 +552,7 @@ def parse_note(text: str) -> TextConstraint:
         )
     if stray := _LEFTOVER_NUMBER_RE.search(note.work):
         note.fail(f"unrecognised number {stray.group(0)!r}")
-
-    return TextConstraint(
-        kind=note.kind(),
-        cap_value=slowest.value,
-        cap_unit=slowest.unit,
-        cap_mps=slowest.mps,
-        windows=() if all_day else windows,
-        weekdays=weekdays,
-        condition=note.condition(),
-        text=text,
-    )
+    return slowest
 
 
 # --- careful reading: number words, unit-less caps, times that could be read two ways ---------
@@ -833,16 +838,7 @@ def read_note(
                 )
             note.fail(f"it reads as {intent.label} but holds a number without a unit")
         speeds = [note.bare_speed(default_unit, unit_source)]
-    slowest = min(speeds, key=lambda s: s.mps)
-    if max(s.mps for s in speeds) > slowest.mps * 1.05:
-        note.fail(f"several different speed values ({', '.join(repr(s.raw) for s in speeds)})")
-    if stray := _LEFTOVER_TIME_RE.search(note.work):
-        note.fail(
-            f"cannot read time {stray.group(0)!r} "
-            "(expected a range like '07:00-09:00', 'until 18:00' or 'from 22:00')"
-        )
-    if stray := _LEFTOVER_NUMBER_RE.search(note.work):
-        note.fail(f"unrecognised number {stray.group(0)!r}")
+    slowest = _slowest_and_nothing_left(note, speeds)
     return TextConstraint(
         kind=kind,
         cap_value=slowest.value,
