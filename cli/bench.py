@@ -139,7 +139,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         default="speed_limits",
         help="scenario the stack drives (default: speed_limits, signs all along)",
     )
-    b.add_argument("--steps", type=int, default=300, help="world steps, with and without reader")
+    b.add_argument(
+        "--steps", type=int, default=800, help="world steps per drive, with and without reader"
+    )
     b.add_argument("--batch", type=int, default=32, help="crops per encoder batch")
     add_repeats(b, 20)
     add_json_out(b)
