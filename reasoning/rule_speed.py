@@ -10,6 +10,7 @@ both are candidates and the lower limit holds.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 from maps.route_map import RouteSign
@@ -31,7 +32,7 @@ from reasoning.rule_types import (
     landmark_evidence,
     reading_evidence,
 )
-from roadmind.clock import Clock
+from roadmind.clock import WEEKDAYS, Clock
 from roadmind.messages import Action, BevSign, Reason, SignType
 from roadmind.units import MAX_SPEED_VALUE, speed_to_mps
 
@@ -40,6 +41,7 @@ EARLY_M = 3.0  # be down to a lower limit this far before its sign
 SAME_SIGN_M = 8.0  # an unlabelled sign seen again within this distance is the same sign
 # a zone sign placed from afar may land this far from where it is placed up close
 PROVISIONAL_M = 40.0
+ALL_DAYS = frozenset(WEEKDAYS)
 
 
 @dataclass
@@ -56,6 +58,27 @@ class SeenSign:
 @dataclass
 class SpeedMemory:
     signs: list[SeenSign] = field(default_factory=list)
+    # hours and days read on plates, by what they say: the reads (frames) that said it
+    plate_reads: dict[tuple, set[int]] = field(default_factory=dict)
+
+    def agreed(self, kind: SignType, zone: TextConstraint, read_frame: int) -> TextConstraint:
+        """A plate read from pixels whose hours or days limit when it holds: trusted once
+        two reads agree on them (OCR misreads a moving plate: "MON-FF", "7.95U"); until
+        then its cap holds at all hours, the safe side."""
+        if not zone.windows and zone.weekdays == ALL_DAYS:
+            return zone
+        key = (kind, zone.kind, round(zone.cap_mps, 3), zone.windows, zone.weekdays)
+        reads = self.plate_reads.setdefault(key, set())
+        reads.add(read_frame)
+        if len(reads) >= 2:
+            return zone
+        said = zone.describe()
+        return dataclasses.replace(
+            zone,
+            windows=(),
+            weekdays=ALL_DAYS,
+            reading=f"its hours read once ({said}): held at all hours until a second read agrees",
+        )
 
     def remember(self, seen: SeenSign) -> None:
         kind = seen.sign.sign_type
@@ -166,6 +189,8 @@ def observe_signs(
                     )
                 continue
             route_sign = RouteSign(kind, s, sign.landmark_id, sign.value, sign.unit, sign.text)
+            if sign.read_frame is not None:
+                zone = memory.agreed(kind, zone, sign.read_frame)
             if _obeyed(sign, route_sign, ctx, min_confidence, notes):
                 memory.remember(SeenSign(route_sign, zone, _reading(sign), provisional))
     return notes

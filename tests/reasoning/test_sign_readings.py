@@ -3,6 +3,8 @@ confirms its map landmark), and where reading and landmark disagree the safer ho
 
 from __future__ import annotations
 
+import dataclasses
+
 from reasoning.canned import MapSpec, map_context
 from reasoning.map_text import RuleBasedNoteParser
 from reasoning.rule_speed import SpeedMemory, limit_at, observe_signs
@@ -143,11 +145,26 @@ def test_a_school_zone_sign_seen_before_its_plate_is_legible_is_obeyed_cautiousl
     (seen,) = memory.signs
     assert seen.zone is not None and seen.zone.cap_mps == kmh_to_mps(30)
     assert "not legible" in seen.zone.reading
-    # the plate read later replaces the cautious reading at the same place
+    # the plate read later replaces the cautious reading at the same place; its hours
+    # count once a second read agrees, until then its cap holds at all hours
     plate = _school("SCHOOL ZONE 20 MPH 7-9 AM 2-4 PM MON-FRI", 20.0, "mph")
     observe_signs((plate,), EGO, memory, RuleBasedNoteParser(), ctx, MIN_CONFIDENCE, 30.0)
     (seen,) = memory.signs
-    assert seen.zone is not None and seen.zone.cap_value == 20 and seen.zone.windows
+    assert seen.zone is not None and seen.zone.cap_value == 20 and not seen.zone.windows
+    assert "until a second read agrees" in seen.zone.reading
+    again = dataclasses.replace(plate, read_frame=plate.read_frame + 9)
+    observe_signs((again,), EGO, memory, RuleBasedNoteParser(), ctx, MIN_CONFIDENCE, 30.0)
+    (seen,) = memory.signs
+    assert seen.zone is not None and seen.zone.windows and "fri" in seen.zone.weekdays
+
+
+def test_one_misread_of_a_plates_days_does_not_lift_the_zone() -> None:
+    """OCR read "MON-FF" once: a zone on Mondays only would be lifted on a Tuesday."""
+    ctx, memory = map_context(_ctx(50)), SpeedMemory()
+    misread = _school("SCHOOL ZONE 20 MPH MON", 20.0, "mph")
+    observe_signs((misread,), EGO, memory, RuleBasedNoteParser(), ctx, MIN_CONFIDENCE, 30.0)
+    (seen,) = memory.signs
+    assert seen.zone is not None and seen.zone.active("tue", 12 * 60)
 
 
 def test_a_read_plate_replaces_cautious_guesses_placed_far_from_it() -> None:
