@@ -183,7 +183,7 @@ class SignReader:
         its face's middle read: a class's own word found there (STOP) makes that class
         the reading, whatever the encoder ranked it. The order is unchanged otherwise."""
         best = self.classes[int(order[0])]
-        worded = [i for i in order if self.classes[i].words and p[i] >= 0.0]
+        worded = [i for i in order if self.classes[i].words]
         if best.ocr or best.is_light or not worded:
             return order
         t0 = time.perf_counter()
