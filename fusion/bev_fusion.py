@@ -378,11 +378,11 @@ class BevFusion:
                         continue
                     item = _Located(world, BevLight(state, ahead, right, lm_id))
                 else:
-                    reading = None
+                    held = None
                     if self.readings is not None:
                         key = ("landmark", lm_id) if lm_id is not None else _place_key(world)
-                        reading = self.readings.get(key, view.image, det, self._frame_id)
-                    item = _Located(world, _sign(reading, lm, ahead, right))
+                        held = self.readings.get(key, view.image, det, self._frame_id)
+                    item = _Located(world, _sign(held, lm, ahead, right))
                 rank = (readable, det.score)
                 if lm_id is None:
                     unmatched.append((rank, item))

@@ -61,3 +61,21 @@ def test_a_box_cut_by_the_image_edge_keeps_the_reading_it_has() -> None:
     edge = Detection2D("front", ObjectClass.TRAFFIC_SIGN, np.array([150.0, 0.0, 199.5, 60.0]), 0.9)
     held = readings.get("a", IMAGE, edge, 1)
     assert reader.frames == [0] and held.frame_id == 0
+
+
+def test_a_signs_meaning_is_its_reading_with_the_landmark_as_evidence() -> None:
+    from fusion.bev_fusion import _sign
+    from fusion.landmarks import KnownLandmark
+    from fusion.sign_readings import HeldReading
+
+    landmark = KnownLandmark(
+        17, ObjectClass.TRAFFIC_SIGN, np.zeros(3), 0.0, SignType.SPEED_LIMIT, 50.0, "km/h"
+    )
+    read = SignReading("speed_limit", SignType.SPEED_LIMIT, 30.0, "km/h", confidence=0.9)
+    sign = _sign(HeldReading(read, 412, 30.0), landmark, 20.0, 3.0)
+    assert (sign.value, sign.landmark_id, sign.read_frame, sign.confidence) == (30.0, 17, 412, 0.9)
+    unreadable = HeldReading(SignReading("not_a_sign", confidence=0.8), 413, 30.0)
+    fallback = _sign(unreadable, landmark, 20.0, 3.0)
+    assert (fallback.value, fallback.read_frame, fallback.confidence) == (50.0, None, 1.0)
+    unknown = _sign(unreadable, None, 20.0, 3.0)
+    assert unknown.sign_type is SignType.TEXT and unknown.confidence == 0.0
