@@ -34,7 +34,7 @@ import numpy as np
 from fusion.associate import PAIRABLE, associate
 from fusion.config import FusionConfig
 from fusion.landmarks import KnownLandmark, match_landmark
-from fusion.locate import Placement, ProjectedPoints, camera_range, place
+from fusion.locate import Placement, ProjectedPoints, camera_range, place, whole_in_image
 from fusion.occupancy import occupancy
 from fusion.sign_readings import HeldReading, ReadSign, SignReadings
 from fusion.tracking import Detection, Tracker
@@ -130,7 +130,6 @@ class BevFusion:
         self._located: list[_Located] = []
         self._obstacles_world = np.zeros((0, 3))
         self._cycle_degraded: tuple[str, ...] = ()
-        self._frame_id = 0
 
     # ------------------------------------------------------------------ per step
     def update(
@@ -150,8 +149,7 @@ class BevFusion:
             for name, view in cameras.items()
         )
         if new_scan or (not lidar_fresh and new_camera):
-            self._frame_id = frame_id
-            self._cycle(ego_pose, time_s, cameras, lidar if lidar_fresh else None)
+            self._cycle(frame_id, ego_pose, time_s, cameras, lidar if lidar_fresh else None)
             self._last_cycle_s = time_s
         age_s = math.inf if self._last_cycle_s is None else time_s - self._last_cycle_s
         if age_s > timing.max_scene_age_s:
@@ -204,6 +202,7 @@ class BevFusion:
     # ------------------------------------------------------------------ one cycle
     def _cycle(
         self,
+        frame_id: int,
         ego_now: Pose,
         time_s: float,
         cameras: Mapping[str, CameraView],
@@ -290,7 +289,7 @@ class BevFusion:
                 )
             )
         self.tracker.step(tracked, pose, cycle_s)
-        self._located = self._locate_landmarks(usable, projected, pose)
+        self._located = self._locate_landmarks(usable, projected, pose, frame_id)
         self._obstacles_world = pose.transform_points(obstacles) if obstacles.size else obstacles
         self._cycle_degraded = tuple(degraded)
         self.debug = FusionDebug(
@@ -337,7 +336,11 @@ class BevFusion:
 
     # ------------------------------------------------------------------ signs and lights
     def _locate_landmarks(
-        self, views: Sequence[CameraView], projected: Mapping[str, ProjectedPoints], pose: Pose
+        self,
+        views: Sequence[CameraView],
+        projected: Mapping[str, ProjectedPoints],
+        pose: Pose,
+        frame_id: int,
     ) -> list[_Located]:
         """Signs and lights seen by any camera; one per landmark when several cameras
         see it (a readable light beats an unreadable one, then the surer box wins)."""
@@ -372,7 +375,7 @@ class BevFusion:
                 if is_light:
                     state, _ = read_light_state(view.image.bgra, det.xyxy_px)
                     readable = state not in (LightState.OFF, LightState.UNKNOWN)
-                    if not readable and (lm is None or not _whole(det, view.image)):
+                    if not readable and (lm is None or not whole_in_image(det, view.image)):
                         # unlit and off the map (a head seen from behind), or cut by the
                         # image edge: the lamps cannot be told, so it says nothing
                         continue
@@ -381,7 +384,7 @@ class BevFusion:
                     held = None
                     if self.readings is not None:
                         key = ("landmark", lm_id) if lm_id is not None else _place_key(world)
-                        held = self.readings.get(key, view.image, det, self._frame_id)
+                        held = self.readings.get(key, view.image, det, frame_id)
                     item = _Located(world, _sign(held, lm, ahead, right))
                 rank = (readable, det.score)
                 if lm_id is None:
@@ -413,13 +416,6 @@ class BevFusion:
             else np.zeros((0, 3))
         )
         return occupancy(local, self.config.grid)
-
-
-def _whole(det: Detection2D, image: CameraImage) -> bool:
-    """The box is not cut by the image's edges."""
-    height, width = image.bgra.shape[:2]
-    x0, y0, x1, y1 = det.xyxy_px
-    return x0 > 1.0 and y0 > 1.0 and x1 < width - 1.0 and y1 < height - 1.0
 
 
 def _distinct(items: list[tuple[tuple[bool, float], _Located]], merge_m: float) -> list[_Located]:

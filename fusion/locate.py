@@ -206,3 +206,10 @@ def _flat(ray: np.ndarray) -> np.ndarray:
 
 def _flat_norm(ray: np.ndarray) -> float:
     return float(math.hypot(ray[0], ray[1]))
+
+
+def whole_in_image(det: Detection2D, image: CameraImage) -> bool:
+    """The box is not cut by the image's edges."""
+    height, width = image.bgra.shape[:2]
+    x0, y0, x1, y1 = det.xyxy_px
+    return x0 > 1.0 and y0 > 1.0 and x1 < width - 1.0 and y1 < height - 1.0

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from fusion.locate import whole_in_image
 from roadmind.messages import CameraImage, Detection2D, SignReading
 
 ReadSign = Callable[[CameraImage, np.ndarray, int], SignReading]  # image, box, frame id
@@ -40,7 +41,7 @@ class SignReadings:
     ) -> HeldReading:
         height = float(det.xyxy_px[3] - det.xyxy_px[1])
         held = self._held.get(key)
-        if held is not None and not _whole(det, image):
+        if held is not None and not whole_in_image(det, image):
             return held  # cut by the image's edge: a part of the face reads worse
         if held is not None:
             growth = height / max(held.box_height_px, 1e-6)
@@ -56,9 +57,3 @@ class SignReadings:
         if len(self._held) > MAX_KEPT:
             self._held.pop(next(iter(self._held)))
         return fresh
-
-
-def _whole(det: Detection2D, image: CameraImage) -> bool:
-    height, width = image.bgra.shape[:2]
-    x0, y0, x1, y1 = det.xyxy_px
-    return x0 > 1.0 and y0 > 1.0 and x1 < width - 1.0 and y1 < height - 1.0
