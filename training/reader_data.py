@@ -16,7 +16,7 @@ import math
 
 import cv2
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from reasoning.reader_crops import CONTEXT, resize
 from reasoning.reader_vocabulary import ReaderClass
@@ -26,7 +26,8 @@ from sim.embedded.render import textures
 CANVAS_PX = 160
 # Speed limits come in 26 values: their label is drawn more often than the others.
 GROUP_WEIGHT = {"speed_limit": 4.0}
-BLUE = (20, 70, 170)
+# round signs the world does not put up, drawn for the reader only
+DISCS = {"no_entry": textures.draw_no_entry, "no_parking": textures.draw_no_parking}
 HOURS = ("7-9 AM 2-4 PM", "7:30-9:30 AM", "8-10 AM 3-5 PM", "7 AM - 4 PM", "7-9 AM", "2-4 PM")
 DAYS = ("MON-FRI", "SCHOOL DAYS", "MON-SAT", "")
 WORKS = (["ROAD", "WORKS"], ["ROAD WORKS"], ["ROAD", "WORKS", "AHEAD"], ["ROADWORKS"])
@@ -59,8 +60,6 @@ def face_rgba(cls: ReaderClass, px: int, rng: np.random.Generator) -> np.ndarray
         return _with_alpha(img, np.full((px, px // 3), 255, np.uint8))
     c = px / 2
     mask = Image.new("L", (px, px), 0)
-    from PIL import ImageDraw
-
     draw = ImageDraw.Draw(mask)
     if cls.sign_type is SignType.STOP:
         img = textures.draw_stop(px)
@@ -69,23 +68,12 @@ def face_rgba(cls: ReaderClass, px: int, rng: np.random.Generator) -> np.ndarray
         img = textures.draw_speed_limit(px, cls.value, cls.unit)
         draw.ellipse((0, 0, px - 1, px - 1), fill=255)
     elif cls.sign_type is SignType.YIELD:
-        # the world's yield sign says YIELD; many real ones carry no word
-        img = textures.draw_yield(px) if rng.random() < 0.6 else _bare_yield(px)
+        img = textures.draw_yield(px, word=rng.random() < 0.6)  # many real ones are bare
         h = px * math.sqrt(3) / 2
         top = (px - h) / 2
         draw.polygon([(0, top), (px - 1, top), (px / 2, top + h)], fill=255)
-    elif cls.label == "no_entry":  # after Vienna Convention C1: red disc, white bar
-        img = Image.new("RGB", (px, px), textures.WHITE)
-        ImageDraw.Draw(img).ellipse((0, 0, px - 1, px - 1), fill=textures.RED)
-        ImageDraw.Draw(img).rectangle((px * 0.18, px * 0.41, px * 0.82, px * 0.59), textures.WHITE)
-        draw.ellipse((0, 0, px - 1, px - 1), fill=255)
-    elif cls.label == "no_parking":  # after C18: blue disc, red ring, red slash
-        img = Image.new("RGB", (px, px), textures.WHITE)
-        face = ImageDraw.Draw(img)
-        face.ellipse((0, 0, px - 1, px - 1), fill=textures.RED)
-        ring = px * 0.12
-        face.ellipse((ring, ring, px - 1 - ring, px - 1 - ring), fill=BLUE)
-        face.line((px * 0.2, px * 0.2, px * 0.8, px * 0.8), fill=textures.RED, width=int(px * 0.11))
+    elif cls.label in DISCS:
+        img = DISCS[cls.label](px)
         draw.ellipse((0, 0, px - 1, px - 1), fill=255)
     else:  # plates: school zone (yellow-green), road works (white)
         school = cls.sign_type is SignType.SCHOOL_ZONE
@@ -96,20 +84,6 @@ def face_rgba(cls: ReaderClass, px: int, rng: np.random.Generator) -> np.ndarray
         img = textures.draw_text_sign(px, lines, aspect, color).resize((px, h))
         return _with_alpha(img, np.full((h, px), 255, np.uint8))
     return _with_alpha(img, np.asarray(mask))
-
-
-def _bare_yield(px: int) -> Image.Image:
-    img = textures.draw_yield(px)
-    h = px * math.sqrt(3) / 2
-    top = (px - h) / 2
-    b = px * 0.16
-    from PIL import ImageDraw
-
-    inner_top = top + b * 0.55
-    ImageDraw.Draw(img).polygon(
-        [(b, inner_top), (px - 1 - b, inner_top), (px / 2, top + h - b * 1.15)], fill=textures.WHITE
-    )
-    return img
 
 
 def _with_alpha(img: Image.Image, alpha: np.ndarray) -> np.ndarray:

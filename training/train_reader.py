@@ -63,8 +63,13 @@ def draw_crops(
     chunks = [np.arange(i, min(i + CHUNK, count)) for i in range(0, count, CHUNK)]
     with ProcessPoolExecutor(workers) as pool:
         parts = list(
-            pool.map(synth_batch, [classes] * len(chunks), chunks, [seed] * len(chunks),
-                     [image_px] * len(chunks))
+            pool.map(
+                synth_batch,
+                [classes] * len(chunks),
+                chunks,
+                [seed] * len(chunks),
+                [image_px] * len(chunks),
+            )
         )
     return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
@@ -99,8 +104,11 @@ def train_reader(recipe_path: Path, out_dir: Path, progress: bool = True) -> dic
     total = steps_per_epoch * recipe.epochs
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer,
-        lambda k: min(1.0, (k + 1) / max(1, recipe.warmup_steps))
-        * 0.5 * (1.0 + np.cos(np.pi * min(k, total) / total)),
+        lambda k: (
+            min(1.0, (k + 1) / max(1, recipe.warmup_steps))
+            * 0.5
+            * (1.0 + np.cos(np.pi * min(k, total) / total))
+        ),
     )
     rng = np.random.default_rng(recipe.seed)
     encoder.model.train()

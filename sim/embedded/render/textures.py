@@ -21,6 +21,7 @@ RED = (200, 16, 30)
 WHITE = (245, 245, 245)
 BLACK = (15, 15, 15)
 YELLOW_GREEN = (200, 225, 20)
+BLUE = (20, 70, 170)
 HOUSING = (30, 32, 30)
 LAMP_ON = {"red": (255, 40, 30), "yellow": (255, 190, 20), "green": (40, 255, 110)}
 LAMP_OFF = {"red": (70, 20, 18), "yellow": (70, 55, 15), "green": (15, 60, 30)}
@@ -90,7 +91,9 @@ def draw_speed_limit(px: int, value: float, unit: str) -> Image.Image:
     return img
 
 
-def draw_yield(px: int) -> Image.Image:
+def draw_yield(px: int, word: bool = True) -> Image.Image:
+    """The world's yield sign says YIELD; ``word=False``: the bare triangle many
+    countries use."""
     img = Image.new("RGB", (px, px), WHITE)
     draw = ImageDraw.Draw(img)
     # Inverted equilateral triangle filling the tile width; v grows downwards in PIL.
@@ -102,7 +105,28 @@ def draw_yield(px: int) -> Image.Image:
     draw.polygon(
         [(b, inner_top), (px - 1 - b, inner_top), (px / 2, top + h - b * 1.15)], fill=WHITE
     )
-    _centered_text(draw, "YIELD", (px / 2, top + h * 0.33), px * 0.5, px * 0.14, RED)
+    if word:
+        _centered_text(draw, "YIELD", (px / 2, top + h * 0.33), px * 0.5, px * 0.14, RED)
+    return img
+
+
+def draw_no_entry(px: int) -> Image.Image:
+    """After the Vienna Convention's C1: a red disc with a white bar."""
+    img = Image.new("RGB", (px, px), WHITE)
+    draw = ImageDraw.Draw(img)
+    draw.ellipse((0, 0, px - 1, px - 1), fill=RED)
+    draw.rectangle((px * 0.18, px * 0.41, px * 0.82, px * 0.59), WHITE)
+    return img
+
+
+def draw_no_parking(px: int) -> Image.Image:
+    """After C18: a blue disc in a red ring, struck through in red."""
+    img = Image.new("RGB", (px, px), WHITE)
+    draw = ImageDraw.Draw(img)
+    draw.ellipse((0, 0, px - 1, px - 1), fill=RED)
+    ring = px * 0.12
+    draw.ellipse((ring, ring, px - 1 - ring, px - 1 - ring), fill=BLUE)
+    draw.line((px * 0.2, px * 0.2, px * 0.8, px * 0.8), fill=RED, width=int(px * 0.11))
     return img
 
 
