@@ -74,19 +74,23 @@ class SignReader:
         return self.vocabulary.classes
 
     def probabilities(self, crops: Sequence[np.ndarray]) -> np.ndarray:
-        """(N, K) softmax over every class of the vocabulary."""
+        """(N, K) softmax over every class of the vocabulary, for crops of any kind."""
+        return self._probabilities([sanitize(c) for c in crops])
+
+    def _probabilities(self, clean: Sequence[np.ndarray]) -> np.ndarray:
+        """``probabilities`` of crops already sanitized."""
         import torch
 
-        if not crops:
+        if not clean:
             return np.zeros((0, len(self.classes)), np.float32)
-        batch = np.stack([resize(sanitize(c), self.encoder.image_px) for c in crops])
+        batch = np.stack([resize(c, self.encoder.image_px) for c in clean])
         t0 = time.perf_counter()
         with torch.no_grad():
             image = self.encoder.image_features(torch.from_numpy(normalise(batch)))
             logits = self.encoder.logit_scale() * image @ self.class_vectors.T
             probs = torch.softmax(logits, dim=-1).numpy()
         self.times.encoder_ms.append((time.perf_counter() - t0) * 1000.0)
-        self.times.crops += len(crops)
+        self.times.crops += len(clean)
         return probs
 
     def read(
@@ -97,7 +101,7 @@ class SignReader:
         if len(kinds) != len(crops):
             raise ValueError(f"read: {len(crops)} crops but {len(kinds)} kinds")
         clean = [sanitize(c) for c in crops]
-        probs = self.probabilities(clean)
+        probs = self._probabilities(clean)
         out = []
         for crop, original, p, kind in zip(clean, crops, probs, kinds, strict=True):
             out.append(self._reading(crop, original, p, kind))
