@@ -114,15 +114,7 @@ class SpeedRule:
 
     def apply(self, now: Situation) -> RuleResult:
         ego, v, ctx, p = now.ego, now.v_mps, now.context, now.params
-        notes = observe_signs(
-            now.scene.signs,
-            ego,
-            self.memory,
-            self.parser,
-            ctx,
-            p.min_reading_confidence,
-            p.unread_school_cap_kmh,
-        )
+        notes = observe_signs(now.scene.signs, ego, self.memory, self.parser, ctx, p)
         limit_c, limit = speed_limit_rule(ego, v, ctx, self.memory, p)
         zones, zone_notes, zone_cap = zone_rules(ego, v, now.clock, ctx, self.memory, p)
         in_force = [x for x in (limit, zone_cap) if x is not None]
@@ -137,8 +129,7 @@ def observe_signs(
     memory: SpeedMemory,
     parser: NoteParser,
     ctx: MapContext,
-    min_confidence: float,
-    unread_cap_kmh: float = 30.0,
+    params: RuleParams,
 ) -> list[Reason]:
     """Remember speed and zone signs; reasons for the signs that had to be ignored (unknown,
     unreadable, or read too unsurely to obey)."""
@@ -174,10 +165,10 @@ def observe_signs(
                 )
                 continue
             route_sign = RouteSign(kind, s, sign.landmark_id, sign.value, sign.unit)
-            if _obeyed(sign, route_sign, ctx, min_confidence, notes):
+            if _obeyed(sign, route_sign, ctx, params.min_reading_confidence, notes):
                 memory.remember(SeenSign(route_sign, reading=_reading(sign)))
         elif kind in (SignType.SCHOOL_ZONE, SignType.TEXT):
-            zone, provisional = _zone_of(sign, parser, unread_cap_kmh)
+            zone, provisional = _zone_of(sign, parser, params.unread_school_cap_kmh)
             if zone is None:
                 if kind is SignType.SCHOOL_ZONE or sign.text:
                     notes.append(
@@ -191,7 +182,7 @@ def observe_signs(
             route_sign = RouteSign(kind, s, sign.landmark_id, sign.value, sign.unit, sign.text)
             if sign.read_frame is not None:
                 zone = memory.agreed(kind, zone, sign.read_frame)
-            if _obeyed(sign, route_sign, ctx, min_confidence, notes):
+            if _obeyed(sign, route_sign, ctx, params.min_reading_confidence, notes):
                 memory.remember(SeenSign(route_sign, zone, _reading(sign), provisional))
     return notes
 

@@ -13,7 +13,7 @@ from loop.drive import DriveOptions, drive
 from reasoning.map_context import MapContext
 from reasoning.map_text import NoteParser, TextConstraint
 from reasoning.rule_speed import SpeedMemory
-from reasoning.rule_types import EgoView
+from reasoning.rule_types import EgoView, RuleParams
 from roadmind.messages import BevSign, Reason, SignType
 from sim.rig import RigConfig
 from sim.scenario import Place, Scenario, SignConfig, load_scenario
@@ -62,11 +62,10 @@ def test_a_car_ignoring_speed_signs_is_caught(
         memory: SpeedMemory,
         parser: NoteParser,
         ctx: MapContext,
-        min_confidence: float,
-        unread_cap_kmh: float,
+        params: RuleParams,
     ) -> list[Reason]:
         kept = tuple(s for s in signs if s.sign_type is not SignType.SPEED_LIMIT)
-        return real(kept, ego, memory, parser, ctx, min_confidence, unread_cap_kmh)
+        return real(kept, ego, memory, parser, ctx, params)
 
     monkeypatch.setattr(reasoning.rule_speed, "observe_signs", blind_to_limits)
     wrong = _metrics(scenario, tmp_path / "wrong")

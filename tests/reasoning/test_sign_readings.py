@@ -17,7 +17,8 @@ from roadmind.units import kmh_to_mps
 
 NOON = Clock.parse("12:00", "wed")
 EGO = EgoView(Pose(), 10.0, 0.0)
-MIN_CONFIDENCE = RuleParams().min_reading_confidence
+PARAMS = RuleParams()
+MIN_CONFIDENCE = PARAMS.min_reading_confidence
 
 
 def _ctx(map_kmh: float, landmark_kmh: float | None = None) -> MapSpec:
@@ -37,7 +38,7 @@ def _read(kmh: float, confidence: float, landmark_id: int | None = None) -> BevS
 
 def _limit_after(spec: MapSpec, sign: BevSign) -> tuple[float, tuple[str, ...], list[str]]:
     ctx, memory = map_context(spec), SpeedMemory()
-    notes = observe_signs((sign,), EGO, memory, RuleBasedNoteParser(), ctx, MIN_CONFIDENCE)
+    notes = observe_signs((sign,), EGO, memory, RuleBasedNoteParser(), ctx, PARAMS)
     limit = limit_at(60.0, ctx, memory)
     assert limit is not None
     return limit.limit_mps, limit.evidence, [n.text for n in notes]
@@ -71,9 +72,7 @@ def test_an_unsure_reading_alone_changes_nothing_and_is_noted() -> None:
 
 def test_an_unsure_reading_against_its_landmark_is_noted_with_both() -> None:
     ctx, memory = map_context(_ctx(50, 50)), SpeedMemory()
-    notes = observe_signs(
-        (_read(30, 0.5, 17),), EGO, memory, RuleBasedNoteParser(), ctx, MIN_CONFIDENCE
-    )
+    notes = observe_signs((_read(30, 0.5, 17),), EGO, memory, RuleBasedNoteParser(), ctx, PARAMS)
     assert memory.signs == []
     assert notes[0].evidence == (
         "sign:speed_limit 30 km/h read at 0.50 in frame 412",
@@ -83,9 +82,7 @@ def test_an_unsure_reading_against_its_landmark_is_noted_with_both() -> None:
 
 def test_an_unsure_reading_that_confirms_its_landmark_is_remembered() -> None:
     ctx, memory = map_context(_ctx(50, 50)), SpeedMemory()
-    notes = observe_signs(
-        (_read(50, 0.3, 17),), EGO, memory, RuleBasedNoteParser(), ctx, MIN_CONFIDENCE
-    )
+    notes = observe_signs((_read(50, 0.3, 17),), EGO, memory, RuleBasedNoteParser(), ctx, PARAMS)
     assert notes == [] and len(memory.signs) == 1
 
 
@@ -141,19 +138,19 @@ def _school(text: str, value: float = 0.0, unit: str = "") -> BevSign:
 
 def test_a_school_zone_sign_seen_before_its_plate_is_legible_is_obeyed_cautiously() -> None:
     ctx, memory = map_context(_ctx(50)), SpeedMemory()
-    observe_signs((_school(""),), EGO, memory, RuleBasedNoteParser(), ctx, MIN_CONFIDENCE, 30.0)
+    observe_signs((_school(""),), EGO, memory, RuleBasedNoteParser(), ctx, PARAMS)
     (seen,) = memory.signs
     assert seen.zone is not None and seen.zone.cap_mps == kmh_to_mps(30)
     assert "not legible" in seen.zone.reading
     # the plate read later replaces the cautious reading at the same place; its hours
     # count once a second read agrees, until then its cap holds at all hours
     plate = _school("SCHOOL ZONE 20 MPH 7-9 AM 2-4 PM MON-FRI", 20.0, "mph")
-    observe_signs((plate,), EGO, memory, RuleBasedNoteParser(), ctx, MIN_CONFIDENCE, 30.0)
+    observe_signs((plate,), EGO, memory, RuleBasedNoteParser(), ctx, PARAMS)
     (seen,) = memory.signs
     assert seen.zone is not None and seen.zone.cap_value == 20 and not seen.zone.windows
     assert "until a second read agrees" in seen.zone.reading
     again = dataclasses.replace(plate, read_frame=plate.read_frame + 9)
-    observe_signs((again,), EGO, memory, RuleBasedNoteParser(), ctx, MIN_CONFIDENCE, 30.0)
+    observe_signs((again,), EGO, memory, RuleBasedNoteParser(), ctx, PARAMS)
     (seen,) = memory.signs
     assert seen.zone is not None and seen.zone.windows and "fri" in seen.zone.weekdays
 
@@ -162,7 +159,7 @@ def test_one_misread_of_a_plates_days_does_not_lift_the_zone() -> None:
     """OCR read "MON-FF" once: a zone on Mondays only would be lifted on a Tuesday."""
     ctx, memory = map_context(_ctx(50)), SpeedMemory()
     misread = _school("SCHOOL ZONE 20 MPH MON", 20.0, "mph")
-    observe_signs((misread,), EGO, memory, RuleBasedNoteParser(), ctx, MIN_CONFIDENCE, 30.0)
+    observe_signs((misread,), EGO, memory, RuleBasedNoteParser(), ctx, PARAMS)
     (seen,) = memory.signs
     assert seen.zone is not None and seen.zone.active("tue", 12 * 60)
 
@@ -172,16 +169,16 @@ def test_a_read_plate_replaces_cautious_guesses_placed_far_from_it() -> None:
     where the legible plate is placed; the plate still ends the guess."""
     ctx, memory = map_context(_ctx(50)), SpeedMemory()
     far = BevSign(SignType.SCHOOL_ZONE, 50.0, 4.0, 0.0, "", "", None, 0.9, read_frame=3)
-    observe_signs((far,), EGO, memory, RuleBasedNoteParser(), ctx, MIN_CONFIDENCE, 30.0)
+    observe_signs((far,), EGO, memory, RuleBasedNoteParser(), ctx, PARAMS)
     plate = _school("SCHOOL ZONE 20 MPH 7-9 AM 2-4 PM MON-FRI", 20.0, "mph")  # at 30 m
-    observe_signs((plate,), EGO, memory, RuleBasedNoteParser(), ctx, MIN_CONFIDENCE, 30.0)
-    observe_signs((far,), EGO, memory, RuleBasedNoteParser(), ctx, MIN_CONFIDENCE, 30.0)
+    observe_signs((plate,), EGO, memory, RuleBasedNoteParser(), ctx, PARAMS)
+    observe_signs((far,), EGO, memory, RuleBasedNoteParser(), ctx, PARAMS)
     assert [m.provisional for m in memory.signs] == [False]
 
 
 def test_a_school_plate_misread_as_another_zone_is_not_taken_for_its_hours() -> None:
     ctx, memory = map_context(_ctx(50)), SpeedMemory()
     misread = _school("SCHOOL XNE 20 MPH 7-8 AM RESIDENTIAL", 20.0, "mph")
-    observe_signs((misread,), EGO, memory, RuleBasedNoteParser(), ctx, MIN_CONFIDENCE, 30.0)
+    observe_signs((misread,), EGO, memory, RuleBasedNoteParser(), ctx, PARAMS)
     (seen,) = memory.signs
     assert seen.zone is not None and seen.zone.kind.value == "school_zone"
