@@ -526,21 +526,20 @@ def parse_note(text: str) -> TextConstraint:
         if bare := _LEFTOVER_NUMBER_RE.search(note.work):
             note.fail(f"speed value {bare.group(0)} has no unit (km/h, mph)")
         note.fail("no speed value with a unit (km/h, mph)")
-    slowest = _slowest_and_nothing_left(note, speeds)
-    return TextConstraint(
-        kind=note.kind(),
-        cap_value=slowest.value,
-        cap_unit=slowest.unit,
-        cap_mps=slowest.mps,
-        windows=() if all_day else windows,
-        weekdays=weekdays,
-        condition=note.condition(),
-        text=text,
-    )
+    return _constraint(note, speeds, note.kind(), () if all_day else windows, weekdays, text)
 
 
-def _slowest_and_nothing_left(note: _Note, speeds: list[_Speed]) -> _Speed:
-    """The slowest cap, once nothing in the note is left unread or in conflict."""
+def _constraint(
+    note: _Note,
+    speeds: list[_Speed],
+    kind: ZoneKind,
+    windows: tuple[TimeWindow, ...],
+    weekdays: frozenset[str],
+    text: str,
+    reading: str = "",
+) -> TextConstraint:
+    """The note's constraint at its slowest cap, once nothing in it is left unread or in
+    conflict (both readers end here)."""
     slowest = min(speeds, key=lambda s: s.mps)
     # A sign may give the cap in both units ("50 km/h (31 mph)"); different caps are ambiguous.
     if max(s.mps for s in speeds) > slowest.mps * 1.05:
@@ -552,7 +551,17 @@ def _slowest_and_nothing_left(note: _Note, speeds: list[_Speed]) -> _Speed:
         )
     if stray := _LEFTOVER_NUMBER_RE.search(note.work):
         note.fail(f"unrecognised number {stray.group(0)!r}")
-    return slowest
+    return TextConstraint(
+        kind=kind,
+        cap_value=slowest.value,
+        cap_unit=slowest.unit,
+        cap_mps=slowest.mps,
+        windows=windows,
+        weekdays=weekdays,
+        condition=note.condition(),
+        text=text,
+        reading=reading,
+    )
 
 
 # --- careful reading: number words, unit-less caps, times that could be read two ways ---------
@@ -838,15 +847,6 @@ def read_note(
                 )
             note.fail(f"it reads as {intent.label} but holds a number without a unit")
         speeds = [note.bare_speed(default_unit, unit_source)]
-    slowest = _slowest_and_nothing_left(note, speeds)
-    return TextConstraint(
-        kind=kind,
-        cap_value=slowest.value,
-        cap_unit=slowest.unit,
-        cap_mps=slowest.mps,
-        windows=() if all_day else windows,
-        weekdays=weekdays,
-        condition=note.condition(),
-        text=text,
-        reading="; ".join(note.readings),
+    return _constraint(
+        note, speeds, kind, () if all_day else windows, weekdays, text, "; ".join(note.readings)
     )
