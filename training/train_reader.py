@@ -23,6 +23,7 @@ from reasoning.reader_crops import normalise
 from reasoning.reader_model import DualEncoder, TowerConfig
 from reasoning.reader_vocabulary import UNIT_WORDS, ReaderClass, load_vocabulary, number_words
 from roadmind.config import StrictModel, load_model
+from roadmind.errors import ConfigError
 from training.reader_data import synth_batch
 
 CHUNK = 500  # crops per worker task
@@ -81,8 +82,6 @@ def train_reader(recipe_path: Path, out_dir: Path, progress: bool = True) -> dic
     vocabulary = load_vocabulary()
     unknown = set(recipe.held_out_labels) - {c.label for c in vocabulary.classes}
     if unknown:
-        from roadmind.errors import ConfigError
-
         raise ConfigError(f"{recipe_path}: held_out_labels: not in the vocabulary: {unknown}")
     classes = list(vocabulary.without(set(recipe.held_out_labels)).classes)
     torch.manual_seed(recipe.seed)
@@ -95,9 +94,8 @@ def train_reader(recipe_path: Path, out_dir: Path, progress: bool = True) -> dic
     texts = [descriptions_of(c, recipe) for c in classes]
     flat = [t for ts in texts for t in ts]
     pooled = encoder.text_embeddings(flat)  # frozen tower: once
-    owner = np.repeat(np.arange(len(classes)), [len(ts) for ts in texts])
-    first = np.concatenate([[0], np.cumsum([len(ts) for ts in texts])[:-1]])
     counts = np.array([len(ts) for ts in texts])
+    first = np.concatenate([[0], np.cumsum(counts)[:-1]])  # each class's first description
     params = [p for p in encoder.model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=recipe.lr, weight_decay=recipe.weight_decay)
     steps_per_epoch = len(crops) // recipe.batch
@@ -144,7 +142,6 @@ def train_reader(recipe_path: Path, out_dir: Path, progress: bool = True) -> dic
                 bar.set_postfix(loss=f"{np.mean(losses[-50:]):.3f}")
     if bar is not None:
         bar.close()
-    del owner
     encoder.model.eval()
     out_dir.mkdir(parents=True, exist_ok=True)
     encoder.save(out_dir)
