@@ -1,8 +1,15 @@
 """OCR of sign values and plate text with the PP-OCR models inside ``rapidocr``.
 
-Values (the digits of a speed-limit disc) are read by the recogniser alone on the
-disc's middle: no text detection needed, a few ms. Plates (school zone, road works)
-need detection of their lines first. Both are loaded once, lazily.
+Values (the digits of a speed-limit disc) and face words (STOP) are read by the
+recogniser alone on the face's middle: no text detection needed, a few ms. Plates
+(school zone, road works) need detection of their lines first. Both are loaded once,
+lazily.
+
+A sign can only say what the vocabulary knows, so values and words are not taken from
+the recogniser's greedy text: each candidate string ("30", "130", "STOP") is scored
+by its CTC likelihood under the recogniser's per-column character probabilities. At
+7 px digit height the greedy read of a "80" disc is "30" with a fair score, while the
+likelihood of "80" stays comparable; the reader weighs these against the encoder.
 """
 
 from __future__ import annotations
@@ -20,7 +27,6 @@ from reasoning.text_encoder import require
 OCR_PACKAGE = "rapidocr"
 VALUE_PX = 48  # the disc's middle is scaled to this height for the recogniser
 PLATE_PX = 160  # plates are scaled to this width before line detection
-_DIGITS = re.compile(r"\d{1,3}")
 _DOT_DASH = re.compile(r"(?<=\w)\s*[·•‧∙]\s*(?=\w)")
 
 
@@ -48,36 +54,80 @@ def _run(engine: Any, bgr: np.ndarray) -> tuple[list[str], list[float]]:
     return texts, scores
 
 
-def read_value(rgb: np.ndarray) -> tuple[int | None, float]:
-    """The number on a speed-limit disc crop (square, disc filling most of it) and the
-    recogniser's score; (None, 0) when no number is read."""
+def _band(rgb: np.ndarray, y0: float, y1: float, x0: float, x1: float) -> np.ndarray:
+    """A band of a square crop (fractions of its side), BGR, scaled to the recogniser's
+    line height."""
     side = rgb.shape[0]
-    if side < 8:
-        return None, 0.0
+    band = rgb[int(side * y0) : int(side * y1), int(side * x0) : int(side * x1)]
+    scale = VALUE_PX / max(band.shape[0], 1)
+    bgr = cv2.resize(band[:, :, ::-1], None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
+    return np.ascontiguousarray(bgr)
+
+
+def _columns(bgr: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """The recogniser's (T, C) character probabilities over one text line and its
+    character set (index 0: the CTC blank). Uses the loaded recogniser's own
+    preprocessing and ONNX session."""
+    engine = _engine(False)
+    if engine.text_rec is None:  # rapidocr loads its models on first use
+        engine(np.zeros((VALUE_PX, VALUE_PX, 3), np.uint8))
+    rec = engine.text_rec
+    height, width = rec.rec_image_shape[1:3]
+    ratio = max(width / height, bgr.shape[1] / max(bgr.shape[0], 1))
+    batch = rec.resize_norm_img(bgr, ratio)[np.newaxis].astype(np.float32)
+    probs = np.asarray(rec.session(batch))[0]
+    return probs, list(rec.postprocess_op.character)
+
+
+def ctc_log_likelihood(probs: np.ndarray, labels: list[int]) -> float:
+    """log P(labels | columns) under CTC (blank = 0): the sum over every alignment, by
+    the forward recursion over the blank-interleaved label sequence."""
+    logp = np.log(np.maximum(probs, 1e-12))
+    ext = np.zeros(2 * len(labels) + 1, np.int64)
+    ext[1::2] = labels
+    # a skip over a blank is allowed only between two different labels
+    skip = np.zeros(len(ext), bool)
+    skip[3::2] = ext[3::2] != ext[1:-2:2]
+    alpha = np.full(len(ext), -np.inf)
+    alpha[0] = logp[0, 0]
+    if len(ext) > 1:
+        alpha[1] = logp[0, ext[1]]
+    for t in range(1, logp.shape[0]):
+        stay = alpha
+        step = np.concatenate(([-np.inf], alpha[:-1]))
+        jump = np.where(skip, np.concatenate(([-np.inf, -np.inf], alpha[:-2])), -np.inf)
+        alpha = np.logaddexp(np.logaddexp(stay, step), jump) + logp[t, ext]
+    return float(np.logaddexp(alpha[-1], alpha[-2]) if len(ext) > 1 else alpha[-1])
+
+
+def _likelihoods(bgr: np.ndarray, texts: list[str]) -> dict[str, float]:
+    probs, charset = _columns(bgr)
+    index = {c: i for i, c in enumerate(charset)}
+    out = {}
+    for text in set(texts):
+        if all(c in index for c in text):
+            out[text] = ctc_log_likelihood(probs, [index[c] for c in text])
+        else:
+            out[text] = -np.inf
+    return out
+
+
+def value_likelihoods(rgb: np.ndarray, values: list[int]) -> dict[int, float]:
+    """log P(digits) of each candidate value on a speed-limit disc crop (square, disc
+    filling most of it); empty for a crop too small to hold digits."""
+    if rgb.shape[0] < 8:
+        return {}
     # the digits sit in the middle third, a little above centre on mph discs
-    middle = rgb[int(side * 0.28) : int(side * 0.68), int(side * 0.16) : int(side * 0.84)]
-    scale = VALUE_PX / max(middle.shape[0], 1)
-    bgr = cv2.resize(middle[:, :, ::-1], None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
-    texts, scores = _run(_engine(False), np.ascontiguousarray(bgr))
-    for text, score in zip(texts, scores, strict=False):
-        found = _DIGITS.search(text.replace("O", "0").replace("o", "0"))
-        if found:
-            return int(found.group()), score
-    return None, 0.0
+    scores = _likelihoods(_band(rgb, 0.28, 0.68, 0.16, 0.84), [str(v) for v in values])
+    return {v: scores[str(v)] for v in values}
 
 
-def read_middle(rgb: np.ndarray) -> OcrText:
-    """Text across the middle band of a sign crop (a word such as STOP), recogniser only."""
-    side = rgb.shape[0]
-    if side < 8:
-        return OcrText("", 0.0)
-    middle = rgb[int(side * 0.3) : int(side * 0.7), int(side * 0.08) : int(side * 0.92)]
-    scale = VALUE_PX / max(middle.shape[0], 1)
-    bgr = cv2.resize(middle[:, :, ::-1], None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
-    texts, scores = _run(_engine(False), np.ascontiguousarray(bgr))
-    if not texts:
-        return OcrText("", 0.0)
-    return OcrText(" ".join(texts), float(np.mean(scores)))
+def word_likelihood(rgb: np.ndarray, word: str) -> float:
+    """log P(word) across the middle band of a sign crop (STOP on an octagon), or -inf
+    for a crop too small to hold it."""
+    if rgb.shape[0] < 8:
+        return -np.inf
+    return _likelihoods(_band(rgb, 0.3, 0.7, 0.08, 0.92), [word.upper()])[word.upper()]
 
 
 def read_plate(rgb: np.ndarray) -> OcrText:

@@ -12,7 +12,6 @@ bad pixels.
 
 from __future__ import annotations
 
-import difflib
 import re
 import time
 from collections.abc import Sequence
@@ -22,18 +21,20 @@ import numpy as np
 
 from reasoning.reader_crops import normalise, resize, sanitize, square_crop
 from reasoning.reader_model import Encoder, load_encoder
-from reasoning.reader_ocr import read_middle, read_plate, read_value
+from reasoning.reader_ocr import read_plate, value_likelihoods, word_likelihood
 from reasoning.reader_vocabulary import ReaderClass, Vocabulary, load_vocabulary
 from roadmind.messages import SignReading
 
 FULL_CONFIDENCE_PX = 20  # crops this tall or more keep their confidence
 NO_CONFIDENCE_PX = 8  # ... this small or less say nothing (a speed disc 40 m away)
 MIN_OCR_PX = 14  # smaller crops are not worth the OCR's time
-OCR_MIN_SCORE = 0.8  # a recogniser score below this is no evidence
-DISAGREE_FACTOR = 0.8  # confidence kept when encoder and OCR name different values
-WORD_TRUST = 0.9  # a face's own word read by OCR: at least this sure of its class
-WORD_MIN_SCORE = 0.6  # a recogniser score below this is no word
-WORD_MATCH = 0.75  # letters in common with the word (STCP, STOR for STOP at 20 px)
+OCR_MIN_SCORE = 0.8  # a plate line read below this recogniser score is no evidence
+ENCODER_WEIGHT = 0.3  # the encoder's log-probability against OCR's on a value
+DISAGREE_FACTOR = 0.8  # confidence kept when the fused value is not the encoder's
+OCR_FLOOR_LOGP = -20.0  # no candidate value this likely: the disc's middle holds no digits
+WORD_TRUST = 0.9  # a face's own word found by OCR: at least this sure of its class
+WORD_MIN_CHAR_P = 0.06  # per-letter likelihood of a face's word below this is no word
+# (other faces score STOP at 0.04 or less per letter; a 20 px stop at 0.06 or more)
 _VALUE = re.compile(r"(\d{1,3})\s*(mph|km\s*/?\s*h|kph)", re.IGNORECASE)
 
 
@@ -133,10 +134,12 @@ class SignReader:
         confidence = float(p[order[0]])
         value, unit, text = best.value, best.unit, ""
         runner_up, runner_up_p = second.name, float(p[order[1]])
-        if self.ocr and best.ocr and min(original.shape[:2]) >= MIN_OCR_PX:
-            value, unit, text, confidence = self._ocr(crop, best, value, unit, confidence)
-            if best.unit and value != best.value:  # OCR overruled: the encoder's is second
-                runner_up, runner_up_p = best.name, float(p[order[0]])
+        if self.ocr and min(original.shape[:2]) >= MIN_OCR_PX:
+            if best.ocr == "value":
+                best, confidence, second, runner_up_p = self._value(crop, p, int(order[0]))
+                value, unit, runner_up = best.value, best.unit, second.name
+            elif best.ocr == "text":
+                value, unit, text = self._plate(crop, value, unit)
         # small crops: neither the encoder nor OCR is to be trusted fully, agreeing or not
         confidence *= _size_trust(min(original.shape[:2]))
         return SignReading(
@@ -151,67 +154,70 @@ class SignReader:
             best.light_state,
         )
 
-    def _ocr(
-        self,
-        crop: np.ndarray,
-        best: ReaderClass,
-        value: float,
-        unit: str,
-        confidence: float,
-    ) -> tuple[float, str, str, float]:
+    def _value(
+        self, crop: np.ndarray, p: np.ndarray, best: int
+    ) -> tuple[ReaderClass, float, ReaderClass, float]:
+        """The valued class of ``best``'s label that the encoder and OCR together make
+        likeliest: the encoder's probability (tempered: it is sure too soon on small
+        digits) times each value's OCR likelihood. Returns the class, its confidence
+        (the label's share of the encoder times the fused posterior), the runner-up and
+        its confidence (lowered where the fused value is not the encoder's)."""
+        label = self.classes[best].label
+        same = np.array([i for i, c in enumerate(self.classes) if c.label == label])
         t0 = time.perf_counter()
-        text = ""
-        if best.ocr == "value":
-            number, score = read_value(resize(crop, 64))
-            if number is not None and score >= OCR_MIN_SCORE:
-                if number == round(value):
-                    confidence = 1.0 - (1.0 - confidence) * (1.0 - score)
-                elif self._known(best.label, number, unit):
-                    # digits are OCR's trade: its value, held less surely; the encoder's
-                    # value stays the runner-up
-                    confidence = DISAGREE_FACTOR * score
-                    value = float(number)
-        else:
-            plate = read_plate(crop)
-            if plate.text and plate.score >= OCR_MIN_SCORE:
-                text = plate.text
-                found = _VALUE.search(text)
-                if found:
-                    value = float(found.group(1))
-                    unit = "mph" if found.group(2).lower() == "mph" else "km/h"
+        likelihood = value_likelihoods(crop, sorted({round(self.classes[i].value) for i in same}))
         self.times.ocr_ms.append((time.perf_counter() - t0) * 1000.0)
-        return value, unit, text, confidence
+        score = ENCODER_WEIGHT * np.log(np.maximum(p[same], 1e-9))
+        if likelihood and max(likelihood.values()) >= OCR_FLOOR_LOGP:
+            score = score + np.array([likelihood[round(self.classes[i].value)] for i in same])
+        posterior = np.exp(score - score.max())
+        posterior /= posterior.sum()
+        ranked = np.argsort(-posterior)
+        # encoder and OCR naming different values: the fused one is held less surely
+        mass = float(p[same].sum()) * (DISAGREE_FACTOR if same[ranked[0]] != best else 1.0)
+        first, second = same[ranked[0]], same[ranked[1]] if len(same) > 1 else same[ranked[0]]
+        return (
+            self.classes[first],
+            mass * float(posterior[ranked[0]]),
+            self.classes[second],
+            mass * float(posterior[ranked[1]] if len(same) > 1 else 0.0),
+        )
+
+    def _plate(self, crop: np.ndarray, value: float, unit: str) -> tuple[float, str, str]:
+        """A plate's text and the limit it states, if any (``value``, ``unit`` kept
+        otherwise)."""
+        t0 = time.perf_counter()
+        plate = read_plate(crop)
+        self.times.ocr_ms.append((time.perf_counter() - t0) * 1000.0)
+        if not plate.text or plate.score < OCR_MIN_SCORE:
+            return value, unit, ""
+        found = _VALUE.search(plate.text)
+        if found:
+            value = float(found.group(1))
+            unit = "mph" if found.group(2).lower() == "mph" else "km/h"
+        return value, unit, plate.text
 
     def _by_words(self, crop: np.ndarray, order: np.ndarray, p: np.ndarray) -> np.ndarray:
         """A sign the encoder names without value or plate (stop, yield, no entry...) gets
-        its face's middle read: a class's own word found there (STOP) makes that class
-        the reading, whatever the encoder ranked it. The order is unchanged otherwise."""
+        its face's middle scored for each class's own word: a word the recogniser finds
+        likely there (STOP) makes that class the reading, whatever the encoder ranked
+        it. The order is unchanged otherwise."""
         best = self.classes[int(order[0])]
         worded = [i for i in order if self.classes[i].words]
         if best.ocr or best.is_light or not worded:
             return order
-        t0 = time.perf_counter()
-        read = read_middle(resize(crop, 64))
-        self.times.ocr_ms.append((time.perf_counter() - t0) * 1000.0)
-        if read.score < WORD_MIN_SCORE:
-            return order
-        found = re.findall(r"[A-Z]+", read.text.upper())
+        face = resize(crop, 64)  # the recogniser reads small faces better smoothed up
         for i in worded:
-            words = self.classes[i].words
-            if any(
-                difflib.SequenceMatcher(None, f, w).ratio() >= WORD_MATCH
-                for f in found
-                for w in words
-            ):
-                p[i] = max(float(p[i]), read.score * WORD_TRUST)
+            t0 = time.perf_counter()
+            # per-character probability: the geometric mean over the word's letters
+            found = max(
+                float(np.exp(word_likelihood(face, w) / len(w))) for w in self.classes[i].words
+            )
+            self.times.ocr_ms.append((time.perf_counter() - t0) * 1000.0)
+            if found >= WORD_MIN_CHAR_P:
+                p[i] = max(float(p[i]), found * WORD_TRUST)
                 return np.array([i, *(j for j in order if j != i)])
         return order
-
-    def _known(self, label: str, value: int, unit: str) -> bool:
-        """A value the vocabulary has for this label and unit (not a misread digit)."""
-        return any(
-            c.label == label and round(c.value) == value and c.unit == unit for c in self.classes
-        )
 
 
 def _size_trust(side_px: int) -> float:

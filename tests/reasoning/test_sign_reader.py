@@ -88,11 +88,17 @@ def test_ocr_disagreement_takes_ocr_value_less_surely(
     crop = _crop("speed_limit 50 km/h", 1)
     agreed = reader.read([crop], ["sign"])[0]
     assert agreed.value == 50.0
-    monkeypatch.setattr(sign_reader, "read_value", lambda rgb: (30, 0.99))
+    # OCR finds "30" far likelier than any other value on the disc
+    monkeypatch.setattr(
+        sign_reader,
+        "value_likelihoods",
+        lambda rgb, values: {v: (0.0 if v == 30 else -30.0) for v in values},
+    )
     disputed = reader.read([crop], ["sign"])[0]
     assert disputed.value == 30.0
     assert disputed.confidence < agreed.confidence
-    assert disputed.runner_up == "speed_limit 50 km/h"
+    # the same digits in the other unit come next: OCR cannot tell units apart
+    assert disputed.runner_up == "speed_limit 30 mph"
 
 
 def test_ocr_reads_the_plate_of_a_school_zone_sign(reader: SignReader) -> None:
@@ -118,5 +124,37 @@ def test_missing_ocr_package_is_one_line_naming_it(monkeypatch: pytest.MonkeyPat
     reader_ocr._engine.cache_clear()
     monkeypatch.setitem(sys.modules, "rapidocr", None)
     with pytest.raises(ModelUnavailableError, match="pip install rapidocr"):
-        reader_ocr.read_value(np.zeros((40, 40, 3), np.uint8))
+        reader_ocr.value_likelihoods(np.zeros((40, 40, 3), np.uint8), [30])
     reader_ocr._engine.cache_clear()
+
+
+def test_ctc_likelihood_sums_every_alignment() -> None:
+    """The forward recursion against brute force over every path of 4 columns."""
+    import itertools
+
+    probs = np.random.default_rng(3).random((4, 3))
+    probs /= probs.sum(axis=1, keepdims=True)
+    totals: dict[tuple[int, ...], float] = {}
+    for path in itertools.product(range(3), repeat=4):
+        collapsed = tuple(c for i, c in enumerate(path) if c != 0 and (i == 0 or c != path[i - 1]))
+        totals[collapsed] = totals.get(collapsed, 0.0) + float(
+            np.prod([probs[t, c] for t, c in enumerate(path)])
+        )
+    for labels, total in totals.items():
+        if labels:
+            assert reader_ocr.ctc_log_likelihood(probs, list(labels)) == pytest.approx(
+                np.log(total)
+            )
+
+
+def test_value_likelihoods_rank_the_disc_value_first() -> None:
+    from PIL import Image
+
+    from sim.embedded.render import textures
+
+    values = [10, 20, 30, 50, 80, 120]
+    for value in (30, 80, 120):
+        face = textures.draw_speed_limit(256, value, "km/h").convert("RGB")
+        crop = with_context(np.asarray(face.resize((48, 48), Image.Resampling.LANCZOS)))
+        likelihood = reader_ocr.value_likelihoods(crop, values)
+        assert max(likelihood, key=likelihood.__getitem__) == value, likelihood
