@@ -153,9 +153,10 @@ def connect(
         except RuntimeError as exc:  # carla.Client's time-out, or a name it cannot resolve
             last_error = str(exc)
             if HOST_NOT_FOUND in last_error:
+                detail = last_error.split(" [")[0].removeprefix("resolve: ")
                 raise CarlaServerError(
-                    f"--host {server.host!r}: no such host (the name does not resolve: "
-                    f"{last_error.split(' [')[0]}); give the server's name or IP address"
+                    f"--host {server.host!r}: the name does not resolve ({detail}); "
+                    "give the server's host name or IP address"
                 ) from None
             if attempt < server.connect_attempts:
                 sleep(min(BACKOFF_FIRST_S * 2 ** (attempt - 1), BACKOFF_MAX_S))
