@@ -12,6 +12,8 @@
 from __future__ import annotations
 
 import argparse
+import math
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,6 +25,72 @@ SCENARIO_HELP = "scenario name in configs/scenarios or a path to a YAML file"
 RIG_HELP = "sensor rig: a name in configs/rigs or a path"
 JSON_OUT_HELP = "also write the JSON to this file"
 DATA_DIR = Path("datasets") / "detector"  # generated data goes under the working directory
+
+
+def finite_float(text: str) -> float:
+    """argparse type: a finite number (no NaN, no infinity)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """argparse type: a finite number above 0."""
+    value = finite_float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be above 0")
+    return value
+
+
+def nonnegative_int(text: str) -> int:
+    """argparse type: a whole number, 0 or more."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be 0 or more")
+    return value
+
+
+def seed_int(text: str) -> int:
+    """argparse type: a seed, 0 to 2**32 - 1 (CARLA's seeds are unsigned 32-bit)."""
+    value = nonnegative_int(text)
+    if value > 2**32 - 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be at most {2**32 - 1}")
+    return value
+
+
+def port_int(text: str) -> int:
+    """argparse type: a TCP port, 1 to 65535."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"port {value} is outside 1-65535")
+    return value
+
+
+def output_folder(path: Path, flag: str = "--out") -> Path:
+    """``path`` when it can be a folder to write in: not a file, and its nearest existing
+    folder writable. UserError otherwise, before any work is done."""
+    from roadmind.errors import UserError
+
+    if path.exists() and not path.is_dir():
+        raise UserError(f"{flag} {path}: is a file, not a folder")
+    existing = path
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise UserError(f"{flag} {path}: {existing} is a file, so no folder can be made there")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise UserError(f"{flag} {path}: cannot write in {existing} (permission denied)")
+    return path
 
 
 def add_scenario(p: argparse.ArgumentParser) -> None:

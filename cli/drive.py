@@ -7,7 +7,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from cli.common import add_rig, add_scenario, load_rig_arg
+from cli.common import (
+    add_rig,
+    add_scenario,
+    load_rig_arg,
+    output_folder,
+    port_int,
+    positive_float,
+    seed_int,
+)
 
 
 def cmd_drive(args: argparse.Namespace) -> int:
@@ -18,7 +26,7 @@ def cmd_drive(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario)
     if args.seed is not None:
         scenario = scenario.model_copy(update={"seed": args.seed})
-    out = Path(args.out) if args.out else default_run_dir(scenario)
+    out = output_folder(Path(args.out) if args.out else default_run_dir(scenario))
     options = DriveOptions(
         perception=args.perception,
         duration_s=args.duration_s,
@@ -58,8 +66,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "stack = camera detector + LiDAR pipeline + fusion",
     )
     p.add_argument("--out", default=None, help="run folder (default: runs/<time>_<scenario>)")
-    p.add_argument("--duration-s", type=float, default=None, help="override the scenario length")
-    p.add_argument("--seed", type=int, default=None, help="override the scenario's seed")
+    p.add_argument(
+        "--duration-s", type=positive_float, default=None, help="override the scenario length"
+    )
+    p.add_argument(
+        "--seed", type=seed_int, default=None, help="override the scenario's seed (0 to 2^32-1)"
+    )
     p.add_argument("--no-video", action="store_true", help="skip video.mp4 (faster)")
     p.add_argument(
         "--backend",
@@ -69,12 +81,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     carla = p.add_argument_group("CARLA server (--backend carla)")
     carla.add_argument("--host", default="127.0.0.1", help="server address (default 127.0.0.1)")
-    carla.add_argument("--port", type=int, default=2000, help="server RPC port (default 2000)")
+    carla.add_argument("--port", type=port_int, default=2000, help="server RPC port (default 2000)")
     carla.add_argument(
         "--town",
         default=None,
         help="town to load (default: the scenario's map when it names one, like Town01; "
         "otherwise its .xodr becomes a standalone OpenDRIVE world)",
     )
-    carla.add_argument("--tm-port", type=int, default=8000, help="Traffic Manager port")
+    carla.add_argument("--tm-port", type=port_int, default=8000, help="Traffic Manager port")
     p.set_defaults(func=cmd_drive)

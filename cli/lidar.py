@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from cli.common import add_lidar_config, lidar_config
+from cli.common import add_lidar_config, finite_float, lidar_config, positive_float
 from roadmind.errors import UserError
 
 
@@ -18,9 +18,10 @@ def cmd_lidar(args: argparse.Namespace) -> int:
     from roadmind.frames import Pose
 
     y_left = {"auto": None, "y-left": True, "y-right": False}[args.axes]
+    config = lidar_config(args)  # its errors name the config file, not the scan
     points = read_points(Path(args.file), y_left)
     try:
-        result = LidarPipeline(lidar_config(args)).run(points, Pose(z_m=args.sensor_z_m))
+        result = LidarPipeline(config).run(points, Pose(z_m=args.sensor_z_m))
     except ValueError as exc:
         raise UserError(f"{args.file}: {exc}") from None
     out = Path(args.out)
@@ -34,13 +35,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("lidar", help="LiDAR objects from a .bin/.pcd/.npy scan, bird's-eye PNG")
     p.add_argument("file", help="KITTI .bin, .pcd or .npy (N, 3|4) scan in the sensor frame")
     p.add_argument("--out", required=True, help="bird's-eye PNG to write")
-    p.add_argument("--sensor-z-m", type=float, default=2.0, help="sensor height in the ego frame")
+    p.add_argument(
+        "--sensor-z-m", type=finite_float, default=2.0, help="sensor height in the ego frame"
+    )
     p.add_argument(
         "--axes",
         choices=["auto", "y-left", "y-right"],
         default="auto",
         help="the file's y axis; auto: .bin (KITTI) and .pcd (ROS) y-left, .npy y-right",
     )
-    p.add_argument("--extent-m", type=float, default=50.0, help="half width of the picture [m]")
+    p.add_argument(
+        "--extent-m", type=positive_float, default=50.0, help="half width of the picture [m]"
+    )
     add_lidar_config(p)
     p.set_defaults(func=cmd_lidar)

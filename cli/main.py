@@ -34,6 +34,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UserError as exc:
         print(f"roadmind: error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # a file or folder the system refused: unreadable, unwritable, full
+        if exc.filename is None:
+            raise
+        print(f"roadmind: error: {exc.filename}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

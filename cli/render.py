@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from cli.common import add_rig, add_scenario, load_rig_arg
+from cli.common import add_rig, add_scenario, load_rig_arg, nonnegative_int, output_folder
 
 
 def cmd_render(args: argparse.Namespace) -> int:
@@ -14,10 +14,10 @@ def cmd_render(args: argparse.Namespace) -> int:
     from report.snapshot import write_snapshot
     from sim.scenario import load_scenario
 
+    out = output_folder(Path(args.out))
     scenario = load_scenario(args.scenario)
     rig = load_rig_arg(args.rig)
     camera, lidar = frames_at(scenario, args.steps, WorldOptions(rig))
-    out = Path(args.out)
     written = write_snapshot(camera, lidar, out)
     last = lidar or camera
     print(
@@ -31,5 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_scenario(p)
     add_rig(p)
     p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--steps", type=int, default=0, help="world steps (20 Hz) to drive first")
+    p.add_argument(
+        "--steps", type=nonnegative_int, default=0, help="world steps (20 Hz) to drive first"
+    )
     p.set_defaults(func=cmd_render)

@@ -3,18 +3,26 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from roadmind.units import mps_to_kmh
 
 
 def cmd_scene(args: argparse.Namespace) -> int:
+    """Every file is run; one that cannot be loaded is reported and the rest go on."""
     from reasoning.canned import check_scene, load_scene, run_scene
+    from roadmind.errors import UserError
 
-    failed = 0
+    failed, unloadable = 0, 0
     for name in args.files:
         path = Path(name)
-        scene = load_scene(path)
+        try:
+            scene = load_scene(path)
+        except UserError as exc:
+            unloadable += 1
+            print(f"roadmind: error: {exc}", file=sys.stderr)
+            continue
         print(f"{path}: {scene.description}")
         results = run_scene(scene)
         for index, explained in results:
@@ -27,7 +35,10 @@ def cmd_scene(args: argparse.Namespace) -> int:
         failures = check_scene(scene, results)
         failed += bool(failures)
         print("  " + ("FAIL: " + "; ".join(failures) if failures else "ok"))
-    print(f"{len(args.files) - failed}/{len(args.files)} scenes ok")
+    bad = f", {unloadable} not loaded" if unloadable else ""
+    print(f"{len(args.files) - failed - unloadable}/{len(args.files)} scenes ok{bad}")
+    if unloadable:
+        return 2
     return 1 if failed else 0
 
 

@@ -24,7 +24,7 @@ from reasoning.map_text import MapTextError
 from reasoning.rule_types import EgoView, RuleParams
 from reasoning.rules import Explained, RuleEngine
 from roadmind.clock import Clock
-from roadmind.config import StrictModel, load_model
+from roadmind.config import NanAllowed, StrictModel, load_model
 from roadmind.frames import Pose
 from roadmind.messages import (
     Action,
@@ -41,9 +41,22 @@ from roadmind.units import kmh_to_mps, mps_to_kmh, speed_to_mps
 SIZES_M = {"vehicle": (4.6, 1.9, 1.5), "pedestrian": (0.5, 0.6, 1.75), "unknown": (1.0, 1.0, 1.0)}
 
 
-class SpeedLimitSpec(StrictModel):
+class Stretch(StrictModel):
+    """A stretch of the route, ``from_m`` before ``to_m`` (route s) [m]."""
+
     from_m: float
     to_m: float
+
+    @model_validator(mode="after")
+    def _starts_before_it_ends(self) -> Stretch:
+        if self.from_m >= self.to_m:
+            raise ValueError(
+                f"from_m ({self.from_m:g}) must lie before to_m ({self.to_m:g}) on the route"
+            )
+        return self
+
+
+class SpeedLimitSpec(Stretch):
     value: float = Field(gt=0)
     unit: Literal["km/h", "mph"] = "km/h"
 
@@ -68,15 +81,11 @@ class MapLightSpec(StrictModel):
     landmark_id: int
 
 
-class SpanSpec(StrictModel):
-    from_m: float
-    to_m: float
+class SpanSpec(Stretch):
     id: int = 0
 
 
-class NoteSpec(StrictModel):
-    from_m: float
-    to_m: float
+class NoteSpec(Stretch):
     text: str
 
 
@@ -93,9 +102,9 @@ class MapSpec(StrictModel):
 class ObjectSpec(StrictModel):
     kind: Literal["vehicle", "pedestrian", "unknown"] = Field(alias="class")
     id: int = 0
-    at: tuple[float, float]  # ahead, right of the ego centre [m]
-    speed_kmh: float = 0.0  # NaN allowed: an unknown velocity
-    heading_deg: float = 0.0
+    at: tuple[NanAllowed, NanAllowed]  # ahead, right of the ego centre [m]; NaN: unknown
+    speed_kmh: NanAllowed = 0.0  # NaN allowed: an unknown velocity
+    heading_deg: NanAllowed = 0.0
     size_m: tuple[float, float, float] | None = None  # length, width, height
 
 
@@ -125,10 +134,17 @@ class Expect(StrictModel):
     no_stop: bool = False  # there must be no stop point
     reason: str | list[str] | None = None  # substrings that must appear in the reasons
 
+    @field_validator("speed_kmh", "stop_m")
+    @classmethod
+    def _low_then_high(cls, value: tuple[float, float] | None) -> tuple[float, float] | None:
+        if value is not None and value[0] > value[1]:
+            raise ValueError(f"range [{value[0]:g}, {value[1]:g}] is reversed: give [low, high]")
+        return value
+
 
 class EgoSpec(StrictModel):
     s_m: float | None = None  # default: advanced from the previous frame
-    speed_kmh: float  # NaN allowed
+    speed_kmh: NanAllowed  # NaN allowed: the ego's speedometer failed
 
 
 class FrameSpec(StrictModel):

@@ -2,16 +2,20 @@
 
 Every error names the file and the dotted field path, e.g.
 ``configs/scenarios/x.yaml: actors.0.speed_kmh: Input should be a valid number``.
+Every number field refuses NaN and infinity (``StrictModel``) unless its type says
+otherwise (``NanAllowed``: a perceived value that may be unknown); a key given twice
+in one mapping, an empty file and a file that is not UTF-8 text are refused too.
 """
 
 from __future__ import annotations
 
 import difflib
+import math
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from roadmind.errors import ConfigError
 
@@ -19,20 +23,92 @@ M = TypeVar("M", bound=BaseModel)
 
 
 class StrictModel(BaseModel):
-    """Base for config models: unknown keys are errors, instances are immutable."""
+    """Base for config models: unknown keys are errors, instances are immutable, and
+    no number field takes NaN or infinity ("Input should be a finite number")."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
-def read_yaml(path: Path) -> Any:
-    if not path.is_file():
-        raise ConfigError(f"{path}: file not found")
+def _not_infinite(value: float) -> float:
+    if math.isinf(value):
+        raise ValueError("infinity is not allowed here (NaN is: an unknown value)")
+    return value
+
+
+# A number that may be NaN (a perceived value that is unknown), never infinite.
+NanAllowed = Annotated[float, Field(allow_inf_nan=True), AfterValidator(_not_infinite)]
+
+
+class DuplicateKeyError(yaml.constructor.ConstructorError):
+    """A mapping that gives one key twice (plain YAML would keep the last silently)."""
+
+    def __init__(self, key: object, first: yaml.Mark, again: yaml.Mark) -> None:
+        super().__init__(None, None, f"duplicate key {key!r}", again)
+        self.key, self.first, self.again = key, first, again
+
+
+class UniqueKeyLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that refuses a key given twice in one mapping. Keys merged in
+    with ``<<`` may still be overridden by the mapping's own keys."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:  # type: ignore[override]
+        seen: dict[object, yaml.Mark] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self.construct_object(key_node, deep=True)
+            try:
+                first = seen.setdefault(key, key_node.start_mark)
+            except TypeError:
+                continue  # an unhashable key: the base class says so
+            if first is not key_node.start_mark:
+                raise DuplicateKeyError(key, first, key_node.start_mark)
+        return super().construct_mapping(node, deep=deep)
+
+
+def load_yaml_text(text: str, source: str) -> Any:
+    """Parse YAML ``text`` with ``UniqueKeyLoader``; ConfigError names ``source`` and the
+    line. Every project YAML reader goes through this (or ``read_yaml``)."""
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.load(text, Loader=UniqueKeyLoader)
+    except DuplicateKeyError as exc:
+        raise ConfigError(
+            f"{source}: line {exc.again.line + 1}: key {exc.key!r} given twice "
+            f"(first on line {exc.first.line + 1}); give each key once"
+        ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
-        raise ConfigError(f"{path}: not valid YAML{where}: {exc}") from None
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"{source}: not valid YAML{where}: {problem}") from None
+
+
+def read_text_file(path: Path, what: str = "file") -> str:
+    """A text file's content; ConfigError for a missing, unreadable, binary or
+    non-UTF-8 file (UTF-16 named as such), so no loader shows a traceback for one."""
+    if path.is_dir():
+        raise ConfigError(f"{path}: is a folder, not a {what}")
+    if not path.is_file():
+        raise ConfigError(f"{path}: {what} not found")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the {what}: {exc.strerror or exc}") from None
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ConfigError(f"{path}: the {what} is UTF-16 text; save it as UTF-8")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path}: not a UTF-8 text {what} (byte {exc.start} is not UTF-8; a binary file?)"
+        ) from None
+    if "\x00" in text:
+        raise ConfigError(f"{path}: not a text {what} (it holds NUL bytes; a binary file?)")
+    return text
+
+
+def read_yaml(path: Path) -> Any:
+    return load_yaml_text(read_text_file(path), str(path))
 
 
 def validate(model: type[M], data: Any, source: str) -> M:
@@ -72,7 +148,12 @@ def _messages(model: type[BaseModel], exc: ValidationError, source: str) -> list
 
 
 def load_model(model: type[M], path: Path) -> M:
-    return validate(model, read_yaml(path), str(path))
+    """``path`` validated into ``model``; an empty file (or one of comments only) is an
+    error, not the model's defaults: an empty rig file would silently be the default rig."""
+    data = read_yaml(path)
+    if data is None:
+        raise ConfigError(f"{path}: the file is empty (no settings in it)")
+    return validate(model, data, str(path))
 
 
 def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:

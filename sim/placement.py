@@ -10,6 +10,7 @@ import carla
 import numpy as np
 
 from maps.landmarks import SignSpec
+from maps.lane_path import LanePath
 from maps.road_map import RoadMap
 from maps.stop_lines import StopLine
 from roadmind.errors import UserError
@@ -19,6 +20,7 @@ from sim.scenario import Place, Scenario, Trigger
 
 SCENARIO_SIGN_ID_BASE = 900_000  # ids for scenario-added signs, clear of map landmark ids
 NPC_PATH_M = 400.0  # how far ahead a driving car's lane path is planned
+MIN_ROUTE_AHEAD_M = 5.0  # a route's goal lies at least this far past the ego's front bumper
 # vehicle paints (RGB in [0, 1]) for cars whose scenario names no colour; the ego wears [1]
 PAINTS = np.array(
     [
@@ -123,3 +125,49 @@ def triggered(
         trigger.ego_within_m is not None
         and float(np.linalg.norm(ego_xy - own_xy)) <= trigger.ego_within_m
     )
+
+
+def check_route(route: LanePath, ego_half_length_m: float, field: str) -> None:
+    """UserError when the goal does not lie ``MIN_ROUTE_AHEAD_M`` past the ego's front
+    bumper: a goal on the start (or just ahead of it) would be reached at once."""
+    need = ego_half_length_m + MIN_ROUTE_AHEAD_M
+    if route.length_m < need:
+        raise UserError(
+            f"{field}: the route from the start to the goal is {route.length_m:.1f} m long; "
+            f"the goal must lie at least {need:.1f} m ahead of the start "
+            f"({MIN_ROUTE_AHEAD_M:g} m past the car's front)"
+        )
+
+
+def footprint(pose: Pose, extent_m: np.ndarray) -> np.ndarray:
+    """(4, 2) corners of a box's bird's-eye footprint in the world."""
+    c, s = math.cos(pose.yaw_rad), math.sin(pose.yaw_rad)
+    ex, ey = float(extent_m[0]), float(extent_m[1])
+    local = np.array([[ex, ey], [ex, -ey], [-ex, -ey], [-ex, ey]])
+    return local @ np.array([[c, s], [-s, c]]) + np.array([pose.x_m, pose.y_m])
+
+
+def footprints_overlap(a: np.ndarray, b: np.ndarray) -> bool:
+    """Separating-axis test of two convex quadrilaterals (4, 2)."""
+    for poly in (a, b):
+        for i in range(4):
+            edge = poly[(i + 1) % 4] - poly[i]
+            axis = np.array([-edge[1], edge[0]])
+            pa, pb = a @ axis, b @ axis
+            if pa.max() < pb.min() or pb.max() < pa.min():
+                return False
+    return True
+
+
+def check_clear_of_ego(
+    ego: tuple[Pose, np.ndarray], actors: list[tuple[str, str, Pose, np.ndarray]]
+) -> None:
+    """UserError naming the first actor (field, kind, pose, half sizes) whose footprint
+    overlaps the ego's at t = 0: it would collide before the car could do anything."""
+    ego_box = footprint(*ego)
+    for field, kind, pose, extent_m in actors:
+        if footprints_overlap(ego_box, footprint(pose, extent_m)):
+            raise UserError(
+                f"{field}: the {kind} is placed on the ego (at ({pose.x_m:.1f}, "
+                f"{pose.y_m:.1f}), overlapping it at t = 0); move it clear of ego.start"
+            )

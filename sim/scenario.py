@@ -151,7 +151,7 @@ class SignConfig(StrictModel):
 
     type: Literal["speed_limit", "stop", "yield", "school_zone", "text"]
     at: Place
-    value: float = 0.0
+    value: float = Field(0.0, ge=0.0, le=MAX_SPEED_VALUE)  # 0: the sign shows no number
     unit: Literal["", "km/h", "mph"] = ""
     text: str = ""
     side_offset_m: float = Field(2.5, ge=0.0, le=20.0)  # from lane centre to the pole, right
@@ -167,6 +167,8 @@ class SignConfig(StrictModel):
                 "(km/h or mph), "
                 f"got {self.value:g} {self.unit!r}"
             )
+        if self.value > 0 and not self.unit:
+            raise ValueError(f"value {self.value:g} needs a unit (km/h or mph)")
         return self
 
 
@@ -181,12 +183,21 @@ class NoteConfig(StrictModel):
     text: str = Field(..., min_length=1)
     law: ZoneLaw | None = Field(...)
 
+    @model_validator(mode="after")
+    def _starts_before_it_ends(self) -> NoteConfig:
+        if self.s_from_m >= self.s_to_m:
+            raise ValueError(
+                f"s_from_m ({self.s_from_m:g}) must be below s_to_m ({self.s_to_m:g}): "
+                "both are the road's s, whichever way its lanes run"
+            )
+        return self
+
 
 class Scenario(StrictModel):
     name: str
     description: str = ""
     map: str
-    seed: int = 0
+    seed: int = Field(0, ge=0, le=2**32 - 1)  # CARLA's seeds are unsigned 32-bit
     duration_s: float = Field(30.0, gt=0.0, le=3600.0)
     start_clock: str = "08:00"  # local time of day (HH:MM) at t = 0, for time-windowed notes
     weekday: Weekday = "wed"

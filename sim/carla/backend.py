@@ -69,6 +69,7 @@ from sim.carla.server import CarlaServer
 from sim.placement import (
     NPC_PATH_M,
     PAINTS,
+    check_route,
     crossing_path,
     pose_at,
     scenario_signs,
@@ -88,6 +89,7 @@ WALKER_REACHED_M = 1.0  # a walker this close to its leg's end goes on to the ne
 NPC_BRAKE = 1.0  # a scripted hard stop (lead-vehicle braking)
 TEARDOWN_TIMEOUT_S = 5.0  # per server call while tearing down
 TIMED_OUT = "time-out"  # in carla.Client's error when the server does not answer
+HOST_NOT_FOUND = "resolve: Host not found"  # carla.Client: the host name does not resolve
 TOWN_NAME = re.compile(r"^Town\d+\w*$")  # Town01, Town10HD_Opt: loaded by name
 # Surfaces the car drives on are not collisions (singular and plural tag spellings).
 GROUND_TYPES = frozenset(
@@ -133,32 +135,39 @@ def connect(
     server: CarlaServer,
     client_factory: ClientFactory = carla.Client,
     sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
 ) -> Any:
     """A client of a server that answered and runs the client's CARLA release.
 
     Tries ``connect_attempts`` times, waiting 1, 2, 4, ... (at most 8) s in between,
-    then gives up with one message naming the host and port and what to check."""
+    then gives up with one message naming the host and port, the time it really
+    waited (``clock``) and what to check. A host name that does not resolve is not a
+    server still starting: it stops at once."""
     last_error = ""
-    waited_s = 0.0
+    started_s = clock()
     for attempt in range(1, server.connect_attempts + 1):
         try:
             client = client_factory(server.host, server.port)
             client.set_timeout(server.connect_timeout_s)
             server_version = client.get_server_version()
-        except RuntimeError as exc:  # carla.Client's time-out
+        except RuntimeError as exc:  # carla.Client's time-out, or a name it cannot resolve
             last_error = str(exc)
-            waited_s += server.connect_timeout_s
+            if HOST_NOT_FOUND in last_error:
+                detail = last_error.split(" [")[0].removeprefix("resolve: ")
+                raise CarlaServerError(
+                    f"--host {server.host!r}: the name does not resolve ({detail}); "
+                    "give the server's host name or IP address"
+                ) from None
             if attempt < server.connect_attempts:
-                delay = min(BACKOFF_FIRST_S * 2 ** (attempt - 1), BACKOFF_MAX_S)
-                sleep(delay)
-                waited_s += delay
+                sleep(min(BACKOFF_FIRST_S * 2 ** (attempt - 1), BACKOFF_MAX_S))
             continue
         client.set_timeout(server.timeout_s)
         check_versions(client.get_client_version(), server_version)
         return client
     raise CarlaServerError(
         f"no CARLA server answered at {server.host}:{server.port} "
-        f"({server.connect_attempts} attempts over {waited_s:.0f} s; last: {last_error}). "
+        f"({server.connect_attempts} attempts over {clock() - started_s:.0f} s; "
+        f"last: {last_error}). "
         f"Check that the server is running (CarlaUE4.sh), that --host and --port match its "
         f"-carla-rpc-port (default 2000; it also uses the next port), and that no "
         f"firewall blocks them"
@@ -507,6 +516,8 @@ class CarlaWorld:
         box = self.ego.bounding_box
         self._ego_box_xy = (float(box.location.x), float(box.location.y))
         self._ego_extent_m = np.maximum(vector_np(box.extent), 0.05)
+        if ego_cfg.route is not None:
+            check_route(self.route, float(self._ego_extent_m[0]), "ego.route.goal")
         wheels = self.ego.get_physics_control().wheels
         max_steer_deg = max((w.max_steer_angle for w in wheels), default=0.0)
         self._vehicle_max_steer_rad = math.radians(max_steer_deg)

@@ -42,6 +42,8 @@ from sim.lighting import Lighting
 from sim.placement import (
     NPC_PATH_M,
     PAINTS,
+    check_clear_of_ego,
+    check_route,
     crossing_path,
     pose_at,
     scenario_signs,
@@ -205,6 +207,8 @@ class EmbeddedWorld:
             speed,
             state=BicycleState(pose.x_m, pose.y_m, pose.yaw_rad, speed),
         )
+        if ego_cfg.route is not None:
+            check_route(self.route, float(self.ego.body.extent_m[0]), "ego.route.goal")
         self.npcs: list[NpcCar] = []
         self.walkers: list[Walker] = []
         self._actor_gt: dict[int, GtObject] = {}
@@ -214,7 +218,15 @@ class EmbeddedWorld:
                 self.npcs.append(self._spawn_vehicle(i + 1, actor, field))
             else:
                 self.walkers.append(self._spawn_walker(i + 1, actor, field))
-        for mover in [*self.npcs, *self.walkers]:
+        movers = [*self.npcs, *self.walkers]
+        check_clear_of_ego(
+            (self.ego.pose, self.ego.body.extent_m),
+            [
+                (f"actors.{m.actor_id - 1}", m.body.object_class.value, m.pose, m.body.extent_m)
+                for m in movers
+            ],
+        )
+        for mover in movers:
             ext = mover.body.extent_m
             corners = box_corners(
                 np.array([-ext[0], -ext[1], 0.0]), np.array([ext[0], ext[1], 2 * ext[2]])

@@ -561,6 +561,11 @@ class FakeClient:
 
     def get_server_version(self) -> str:
         self.server.attempts += 1
+        if self.host in self.server.unknown_hosts:  # what carla.Client says, at once
+            raise RuntimeError(
+                "resolve: Host not found (authoritative) [asio.netdb:1 at "
+                ".../boost/asio/detail/resolver_service.hpp:84:33 in function 'resolve']"
+            )
         if self.server.attempts <= self.server.unreachable_attempts:
             raise RuntimeError(
                 f"time-out of {round(self.timeout_s * 1000)}ms while waiting for the "
@@ -616,6 +621,7 @@ class FakeServer:
         self.towns = towns or {}
         self.unreachable_attempts = unreachable_attempts
         self.attempts = 0
+        self.unknown_hosts: set[str] = set()  # host names that do not resolve
         self.log: list[str] = []
         self.tm: FakeTrafficManager | None = None
         self.opendrive: tuple[str, Any] | None = None

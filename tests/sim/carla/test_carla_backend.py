@@ -89,6 +89,36 @@ def test_unreachable_server_retries_with_backoff_then_one_message() -> None:
     assert isinstance(err.value, UserError) and "\n" not in message
 
 
+def test_the_message_says_how_long_it_really_waited() -> None:
+    """Each attempt waits for its time-out (2 s here) besides the backoff between them."""
+    fake = fake_server(unreachable_attempts=99)
+    now = [0.0]
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    def factory(host: str, port: int) -> object:
+        now[0] += 2.0  # a real client's connection attempt runs to its time-out
+        return fake.client(host, port)
+
+    with pytest.raises(CarlaServerError, match=r"5 attempts over 25 s"):
+        connect(CarlaServer(), factory, sleep, clock=lambda: now[0])
+
+
+def test_a_host_name_that_does_not_resolve_is_not_retried() -> None:
+    fake = fake_server()
+    fake.unknown_hosts.add("carla.invalid")
+    sleeps: list[float] = []
+    with pytest.raises(CarlaServerError) as err:
+        connect(CarlaServer(host="carla.invalid"), fake.client, sleeps.append)
+    assert fake.attempts == 1 and sleeps == []
+    message = str(err.value)
+    assert message == (
+        "--host 'carla.invalid': the name does not resolve (Host not found (authoritative)); "
+        "give the server's host name or IP address"
+    )
+
+
 def test_backoff_is_capped_and_a_late_server_is_taken() -> None:
     fake = fake_server(unreachable_attempts=6)
     sleeps: list[float] = []
