@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml scripts/install_system_deps.sh
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/roadmind drive --scenario default --perception oracle --out $(DEMO_OUT)
+	$(BIN)/roadmind drive --scenario default --perception oracle --out $(DEMO_OUT) --overwrite
 
 test: $(STAMP)
 	$(BIN)/ruff check .

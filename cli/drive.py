@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cli.common import (
     add_rig,
@@ -17,16 +18,22 @@ from cli.common import (
     seed_int,
 )
 
+if TYPE_CHECKING:
+    from loop.drive import DriveResult
+    from sim.scenario import Scenario
+
 
 def cmd_drive(args: argparse.Namespace) -> int:
     from loop.drive import DriveOptions, default_run_dir, drive
+    from loop.run_folder import fresh_run_dir
+    from loop.stop_signals import StopSignals
     from sim.carla.server import CarlaServer
     from sim.scenario import load_scenario
 
     scenario = load_scenario(args.scenario)
     if args.seed is not None:
         scenario = scenario.model_copy(update={"seed": args.seed})
-    out = output_folder(Path(args.out) if args.out else default_run_dir(scenario))
+    out = output_folder(Path(args.out) if args.out else fresh_run_dir(default_run_dir(scenario)))
     options = DriveOptions(
         perception=args.perception,
         duration_s=args.duration_s,
@@ -34,22 +41,37 @@ def cmd_drive(args: argparse.Namespace) -> int:
         rig=load_rig_arg(args.rig),
         backend=args.backend,
         carla=CarlaServer(host=args.host, port=args.port, town=args.town, tm_port=args.tm_port),
+        overwrite=args.overwrite,
     )
-    result = drive(scenario, out, options)
+    # Ctrl-C, SIGTERM and SIGHUP stop alike; after the loop none cuts the run folder, the
+    # summary line or the exit short (loop/stop_signals.py)
+    with StopSignals(linger=True) as stop:
+        try:
+            result = drive(scenario, out, options, stop)
+        except KeyboardInterrupt:  # before the loop began: nothing to keep
+            print(f"roadmind: stopped by {stop.name or 'SIGINT'} before the drive", file=sys.stderr)
+            return 128 + (stop.signum or signal.SIGINT)
+        return _summary_line(result, scenario, out)
+
+
+def _summary_line(result: DriveResult, scenario: Scenario, out: Path) -> int:
     m: dict[str, Any] = result.metrics  # metrics.json's content, keys as documented
     for note in m["map_notes"]:
         if "error" in note:
             print(f"roadmind: warning: {note['error']}", file=sys.stderr)
     for problem in m["map_problems"]:
         print(f"roadmind: warning: map {scenario.map}: {problem}", file=sys.stderr)
-    ended = " (interrupted: scored up to Ctrl-C)" if result.interrupted else ""
+    stopped_by = "Ctrl-C" if result.signal in (None, signal.SIGINT) else m["interrupted_by"]
+    ended = f" (interrupted: scored up to {stopped_by})" if result.interrupted else ""
     print(
         f"{scenario.name}{ended}: driving score {m['driving_score']} "
         f"(route {m['route_completion_pct']}%, penalty {m['infraction_penalty']}), "
         f"infractions {sum(m['infraction_counts'].values())}, "
         f"speeding {m['speeding']['time_s']} s -> {out}/"
     )
-    return 130 if result.interrupted else 0
+    if not result.interrupted:
+        return 0
+    return 128 + (result.signal or signal.SIGINT)  # the shell's code for a death by signal
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -66,6 +88,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "stack = camera detector + LiDAR pipeline + fusion",
     )
     p.add_argument("--out", default=None, help="run folder (default: runs/<time>_<scenario>)")
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace the outputs of an earlier run in --out (without it such a folder is "
+        "refused; other files in it are kept)",
+    )
     p.add_argument(
         "--duration-s", type=positive_float, default=None, help="override the scenario length"
     )

@@ -3,15 +3,26 @@ rate, writing the run folder as it goes.
 
 run folder: config.yaml (resolved scenario and drive options), decisions.jsonl (one
 line per step, flushed), metrics.json, video.mp4 (camera with boxes and a decision
-HUD beside the BEV panel), timeline.png. Ctrl-C ends the drive early and still
-writes everything recorded so far (metrics say ``"interrupted": true``).
+HUD beside the BEV panel), timeline.png. The folder belongs to one run
+(``loop/run_folder.py``: a lock, and an earlier run's outputs are refused or, with
+``overwrite``, removed first).
+
+Ctrl-C, SIGTERM and SIGHUP end the drive early and still write everything recorded so
+far (metrics say ``"interrupted": true`` and which signal); a second signal while the
+folder is finished is ignored (``loop/stop_signals.py``). Against SIGKILL, the drive
+writes as it goes: each decisions.jsonl line with one system call, the video as
+fragmented MP4 (a playable prefix), and metrics.json every simulated second
+(``"complete": false`` until the end). metrics.json and timeline.png are replaced
+atomically, never half-written.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,9 +35,12 @@ from agent.agent import Agent, AgentStep
 from evaluation.driving import DrivingMetrics
 from evaluation.law import route_law
 from loop.rollout import Perceive, rollout, scenario_steps
+from loop.run_folder import claim_run_folder
 from loop.stack import CropReader, PerceptionStack
+from loop.stop_signals import StopSignals
 from loop.worlds import WorldOptions
 from reasoning.map_context import MapContext
+from roadmind.atomic import write_text_atomic
 from roadmind.frames import Pose
 from roadmind.messages import BevScene, Decision, LidarObject, ObjectClass, SensorFrame
 from roadmind.rates import PHYSICS_HZ
@@ -40,6 +54,7 @@ if TYPE_CHECKING:
     from report.run_report import BevLayers, Inset
 
 STOPPED_AT_GOAL_MPS = 0.1
+CHECKPOINT_STEPS = PHYSICS_HZ  # metrics.json while driving: every simulated second
 
 
 @dataclass
@@ -52,6 +67,7 @@ class DriveOptions:
     rig: RigConfig | None = None  # default: the scenario's
     backend: str = "embedded"  # a key of loop.worlds.WORLDS
     carla: CarlaServer = field(default_factory=CarlaServer)  # for backend "carla"
+    overwrite: bool = False  # replace an earlier run's outputs in the folder (else refuse)
 
 
 @dataclass
@@ -63,63 +79,62 @@ class DriveResult:
     interrupted: bool
     finished: bool
     decision_ms: list[float] = field(default_factory=list)
+    signal: int | None = None  # the signal that interrupted the drive (None: Ctrl-C or none)
 
 
 def default_run_dir(scenario: Scenario, root: Path = Path("runs")) -> Path:
     return root / f"{time.strftime('%Y%m%d-%H%M%S')}_{scenario.name}"
 
 
-def drive(scenario: Scenario, out_dir: Path, options: DriveOptions | None = None) -> DriveResult:
+def drive(
+    scenario: Scenario,
+    out_dir: Path,
+    options: DriveOptions | None = None,
+    signals: StopSignals | None = None,
+) -> DriveResult:
+    """Drive ``scenario`` and write the run folder ``out_dir``. ``signals``: stop handlers
+    the caller installed and keeps until it exits (the CLI, so that the line it prints
+    after the drive is not cut short either); default: the drive's own, for the drive."""
     options = options or DriveOptions()
     steps = scenario_steps(scenario, options.duration_s)
     world_options = WorldOptions(options.rig, options.carla)
-    run = rollout(
-        scenario,
-        steps,
-        perception=options.perception,
-        options=world_options,
-        backend=options.backend,
-    )
-    with run:
+    # claimed first: a folder in use is refused before minutes of world building
+    folder = claim_run_folder(out_dir, options.overwrite)
+    try:
+        run = rollout(
+            scenario,
+            steps,
+            perception=options.perception,
+            options=world_options,
+            backend=options.backend,
+        )
+    except BaseException:
+        folder.abandon()
+        raise
+    with nullcontext(signals) if signals else StopSignals() as stop, folder, run:
+        stop.hold()  # a stop signal while the folder is set up ends the loop at its start
         world, agent = run.world, run.agent
         context = agent.context
         metrics = driving_metrics(world, agent)
-        out_dir.mkdir(parents=True, exist_ok=True)
         _write_config(out_dir, scenario, options, world.rig)
         recorder = _Recorder(out_dir, options, scenario.name, run.perceive)
         start = time.perf_counter()
         interrupted = finished = False
-        done = 0
         decision_ms: list[float] = []
         bar = _progress(steps, options.progress, scenario.name)
-        try:
-            for s in run:
-                frame, step = s.frame, s.step
-                decision_ms.append(s.decision_ms)
-                _update_metrics(metrics, frame, step)
-                recorder.record(frame, s.scene, step, metrics.limit_mps, context)
-                done += 1
-                if bar is not None:
-                    bar.update()
-                if metrics.route_completion >= 1.0 and frame.ego.speed_mps < STOPPED_AT_GOAL_MPS:
-                    finished = True
-                    break
-        except KeyboardInterrupt:
-            interrupted = True
-        finally:
-            if bar is not None:
-                if finished:  # the goal came before the time limit
-                    bar.set_postfix_str("goal reached")
-                bar.close()
-            summary = metrics.summary()
-            summary.update(
+
+        def summary(complete: bool) -> dict[str, object]:
+            out = metrics.summary()
+            out.update(
                 scenario=scenario.name,
                 backend=options.backend,
                 perception=options.perception,
                 seed=scenario.seed,
-                steps=done,
+                steps=recorder.steps,  # the lines of decisions.jsonl, whatever cut the loop
                 finished=finished,
                 interrupted=interrupted,
+                interrupted_by=(stop.name or "SIGINT") if interrupted else None,
+                complete=complete,  # false: a checkpoint while driving (or of a killed run)
                 wall_time_s=round(time.perf_counter() - start, 2),
                 map_notes=[
                     {"text": n.text, "read_as": n.constraint.describe()}
@@ -129,9 +144,41 @@ def drive(scenario: Scenario, out_dir: Path, options: DriveOptions | None = None
                 ],
                 map_problems=list(context.problems),
             )
-            recorder.close(summary)
+            return out
+
+        try:
+            stop.arm()
+            for s in run:
+                frame, step = s.frame, s.step
+                decision_ms.append(s.decision_ms)
+                _update_metrics(metrics, frame, step)
+                recorder.record(frame, s.scene, step, metrics.limit_mps, context)
+                if bar is not None:
+                    bar.update()
+                if metrics.route_completion >= 1.0 and frame.ego.speed_mps < STOPPED_AT_GOAL_MPS:
+                    finished = True
+                    break
+                if recorder.steps % CHECKPOINT_STEPS == 0:
+                    recorder.write_metrics(summary(complete=False))
+        except KeyboardInterrupt:
+            interrupted = True
+        finally:
+            stop.finishing()  # a signal from here on cannot cut the final writes short
+            if bar is not None:
+                if finished:  # the goal came before the time limit
+                    bar.set_postfix_str("goal reached")
+                bar.close()
+            final = summary(complete=True)
+            recorder.close(final)
     return DriveResult(
-        out_dir, summary, done, time.perf_counter() - start, interrupted, finished, decision_ms
+        out_dir,
+        final,
+        recorder.steps,
+        time.perf_counter() - start,
+        interrupted,
+        finished,
+        decision_ms,
+        stop.signum if interrupted else None,  # one after the loop changes nothing
     )
 
 
@@ -182,7 +229,7 @@ def _write_config(out: Path, scenario: Scenario, options: DriveOptions, rig: Rig
         },
         "rig": rig.model_dump(mode="json"),
     }
-    (out / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    write_text_atomic(out / "config.yaml", yaml.safe_dump(config, sort_keys=False))
 
 
 class _Recorder:
@@ -192,7 +239,11 @@ class _Recorder:
         self.out = out
         self.perceive = perceive
         self.title = title
-        self.decisions = (out / "decisions.jsonl").open("w", encoding="utf-8", buffering=1)
+        # a raw descriptor: each line goes out whole in one write, which neither a signal
+        # handler nor a kill can split
+        self.decisions: int | None = os.open(
+            out / "decisions.jsonl", os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND, 0o644
+        )
         self.video = None
         self.video_every = max(1, round(PHYSICS_HZ / options.video_fps))
         if options.video:
@@ -200,6 +251,7 @@ class _Recorder:
 
             self.video = VideoWriter(out / "video.mp4", options.video_fps)
         self.series: dict[str, list] = {k: [] for k in ("t", "v", "limit", "target", "action")}
+        self.steps = 0  # lines written to decisions.jsonl
         self.insets: dict[tuple, Inset] = {}
 
     def record(
@@ -221,7 +273,8 @@ class _Recorder:
             "decision": to_dict(decision),
             "control": to_dict(step.control),
         }
-        self.decisions.write(json.dumps(line) + "\n")
+        _write_all(self.decisions, (json.dumps(line) + "\n").encode())
+        self.steps += 1
         for key, value in zip(
             ("t", "v", "limit", "target", "action"),
             (
@@ -306,11 +359,22 @@ class _Recorder:
             self.insets[key] = Inset(overlay(crop, heat), caption)
         return self.insets[key]
 
+    def write_metrics(self, summary: dict[str, object]) -> None:
+        write_text_atomic(self.out / "metrics.json", json.dumps(summary, indent=1) + "\n")
+
     def close(self, summary: dict[str, object]) -> None:
-        self.decisions.close()
-        if self.video is not None:
-            self.video.close()
-        (self.out / "metrics.json").write_text(json.dumps(summary, indent=1) + "\n")
+        """The final files, small ones first: metrics, timeline, then the video."""
+        if self.decisions is not None:
+            os.close(self.decisions)
+            self.decisions = None
+        self.write_metrics(summary)
+        try:
+            self._timeline(summary)
+        finally:
+            if self.video is not None:
+                self.video.close()
+
+    def _timeline(self, summary: dict[str, object]) -> None:
         if self.series["t"]:
             from report.run_report import write_timeline
 
@@ -326,6 +390,13 @@ class _Recorder:
                 [(e["time_s"], e["kind"]) for e in infractions],
                 f"{self.title}: driving score {summary['driving_score']}",
             )
+
+
+def _write_all(fd: int | None, data: bytes) -> None:
+    assert fd is not None, "decisions.jsonl is closed"
+    view = memoryview(data)
+    while view:  # a regular file takes it all at once; loop for the rare short write
+        view = view[os.write(fd, view) :]
 
 
 def _stack_layers(stack: PerceptionStack, ego: Pose) -> BevLayers:

@@ -21,6 +21,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from report.visualize import CLASS_COLORS
+from roadmind.atomic import atomic_path
 from roadmind.messages import (
     Action,
     BevScene,
@@ -74,15 +75,31 @@ class VideoWriter:
     and bottom because yuv420p subsamples chroma by two. Use as a context manager: leaving
     the block, also by an exception or KeyboardInterrupt, flushes the encoder and closes the
     file, so it holds every frame written so far. No frame written -> no file.
+
+    While it runs the file is a fragmented MP4 (a key frame and a fragment every
+    ``keyframe_s``, handed to the OS as soon as it is cut), so a process killed outright
+    leaves a playable prefix. ``close`` then copies the packets (no re-encoding) into a
+    plain MP4 with its index in front, replacing the fragmented file atomically.
     """
 
-    def __init__(self, path: Path, fps: float, crf: int = 23, preset: str = "veryfast") -> None:
+    def __init__(
+        self,
+        path: Path,
+        fps: float,
+        crf: int = 23,
+        preset: str = "veryfast",
+        keyframe_s: float = 2.0,
+    ) -> None:
         if not (math.isfinite(fps) and fps > 0):
             raise ValueError(f"VideoWriter fps must be positive and finite, got {fps}")
+        if not (math.isfinite(keyframe_s) and keyframe_s > 0):
+            raise ValueError(f"VideoWriter keyframe_s must be positive, got {keyframe_s}")
         self.path = Path(path)
         self.fps = fps
-        # x264's quality/speed knobs; veryfast keeps encoding a few ms a frame on two cores
-        self._options = {"crf": str(crf), "preset": preset}
+        # x264's quality/speed knobs; veryfast keeps encoding a few ms a frame on two cores.
+        # g: frames between key frames, each one starts a fragment a killed run keeps
+        gop = max(1, round(fps * keyframe_s))
+        self._options = {"crf": str(crf), "preset": preset, "g": str(gop)}
         self._container: av.container.OutputContainer | None = None
         self._stream: av.video.stream.VideoStream | None = None
         self._size_hw: tuple[int, int] | None = None
@@ -106,8 +123,16 @@ class VideoWriter:
 
     def _open(self, height_px: int, width_px: int) -> tuple[int, int]:
         self._size_hw = (height_px, width_px)
-        # faststart moves the index to the front so a browser can play before it has it all
-        container = av.open(str(self.path), "w", format="mp4", options={"movflags": "+faststart"})
+        # fragments on key frames after an empty index, each flushed to the OS when cut
+        container = av.open(
+            str(self.path),
+            "w",
+            format="mp4",
+            container_options={
+                "movflags": "+frag_keyframe+empty_moov+default_base_moof",
+                "flush_packets": "1",
+            },
+        )
         rate = Fraction(self.fps).limit_denominator(1001)
         stream = container.add_stream("libx264", rate=rate, options=self._options)
         stream.width = width_px + width_px % 2
@@ -149,7 +174,9 @@ class VideoWriter:
         self._frames_written += 1
 
     def close(self) -> None:
-        """Flush the encoder's delayed frames and write the index; safe to call twice."""
+        """Flush the encoder's delayed frames, then rewrite the file as a plain MP4 with
+        its index in front; safe to call twice. Should the rewrite fail, the complete
+        fragmented file stays."""
         if self._closed:
             return
         self._closed = True
@@ -161,6 +188,29 @@ class VideoWriter:
                 container.mux(packet)
         finally:
             container.close()
+        _defragment(self.path)
+
+
+def _defragment(path: Path) -> None:
+    """Copy the packets of a fragmented MP4 into a plain one (faststart: the index first,
+    so a browser can play before it has it all) and put it in the file's place."""
+    faststart = {"movflags": "+faststart"}
+    try:
+        # left in reverse: dst is complete and closed before it replaces the source
+        with (
+            atomic_path(path) as tmp,
+            av.open(str(path)) as src,
+            av.open(str(tmp), "w", format="mp4", container_options=faststart) as dst,
+        ):
+            src_stream = src.streams.video[0]
+            dst_stream = dst.add_stream_from_template(src_stream)
+            for packet in src.demux(src_stream):
+                if packet.dts is None:  # the demuxer's end-of-stream marker
+                    continue
+                packet.stream = dst_stream
+                dst.mux(packet)
+    except av.error.FFmpegError:
+        pass  # the fragmented file plays as it is
 
 
 # --------------------------------------------------------------------------- frame
@@ -576,7 +626,8 @@ def write_timeline(
     if handles:
         # below the band, outside the axes, so it never hides speeds or infraction labels
         fig.legend(handles=handles, loc="outside lower center", fontsize=8, ncols=len(handles))
-    fig.savefig(Path(path), format="png")
+    with atomic_path(Path(path)) as tmp:  # a stop mid-save leaves no half-written PNG
+        fig.savefig(tmp, format="png")
     fig.clear()  # a Figure without pyplot is never registered, so clearing frees it all
 
 
