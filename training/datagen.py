@@ -244,15 +244,15 @@ class _View:
 def _place_in_view(
     road_map: RoadMap, lane_type: str, rng: np.random.Generator, view: _View, min_m: float
 ) -> Place:
-    """Mostly where the camera looks; now and then anywhere (the world behind counts too)."""
-    place = _place(road_map, lane_type, rng, 2.0)
-    if rng.random() < 0.15:
-        return place
+    """Mostly where the camera looks; now and then anywhere (the world behind counts too),
+    but never within ``min_m`` of the ego (the world refuses an actor placed on it)."""
+    anywhere = rng.random() < 0.15
     for _ in range(40):
-        loc = road_map.lane_point(place.road, place.lane, place.s_m, "actor").transform.location  # type: ignore[arg-type]
-        if view.sees(np.array([loc.x, loc.y]), min_m):
-            return place
         place = _place(road_map, lane_type, rng, 2.0)
+        loc = road_map.lane_point(place.road, place.lane, place.s_m, "actor").transform.location  # type: ignore[arg-type]
+        xy = np.array([loc.x, loc.y])
+        if view.sees(xy, min_m) or (anywhere and np.linalg.norm(xy - view.xy) >= min_m):
+            return place
     return place
 
 
