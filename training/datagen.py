@@ -25,6 +25,7 @@ import yaml
 from PIL import Image, ImageFilter
 
 from maps.road_map import MAPS_DIR, RoadMap, load_road_map
+from roadmind.config import read_yaml
 from roadmind.errors import UserError
 from roadmind.messages import Box2DTruth, ObjectClass, SensorFrame
 from sim.embedded.world import EmbeddedWorld
@@ -363,7 +364,13 @@ def _check_resume(out: Path, frames: int, seed: int) -> None:
     path = out / "data.yaml"
     if not path.is_file():
         return
-    made = (yaml.safe_load(path.read_text()) or {}).get("roadmind", {})
+    doc = read_yaml(path)
+    made = doc.get("roadmind", {}) if isinstance(doc, dict) else None
+    if not isinstance(made, dict):
+        raise UserError(
+            f"{path}: not a dataset description (a mapping whose 'roadmind' entry holds "
+            "seed and frames); use another --out folder"
+        )
     if made.get("seed", seed) != seed or made.get("frames", frames) > frames:
         raise UserError(
             f"{path}: this dataset was made with seed {made.get('seed')} and "
