@@ -27,12 +27,51 @@ class StrictModel(BaseModel):
 def read_yaml(path: Path) -> Any:
     if not path.is_file():
         raise ConfigError(f"{path}: file not found")
+    text = _yaml_text(path)
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
         raise ConfigError(f"{path}: not valid YAML{where}: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: not valid YAML: nested too deeply") from None
+
+
+MAX_YAML_BYTES = 4 * 1024 * 1024  # a configuration file; the project's largest is 20 kB
+_BOMS: tuple[tuple[bytes, str], ...] = ((b"\xff\xfe\0\0", "utf-32"), (b"\0\0\xfe\xff", "utf-32"))
+_BOMS += ((b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"), (b"\xef\xbb\xbf", "utf-8-sig"))
+
+
+def _yaml_text(path: Path) -> str:
+    """The file's text: refused by size before reading, UTF-16/32 read by their byte
+    order mark, anything else must be UTF-8 without NUL bytes (a binary file)."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_YAML_BYTES:
+            raise ConfigError(
+                f"{path}: {size} bytes is too large for a configuration file "
+                f"(limit {MAX_YAML_BYTES // (1024 * 1024)} MiB)"
+            )
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the file ({exc.strerror})") from None
+    encoding = next((enc for bom, enc in _BOMS if raw.startswith(bom)), "utf-8")
+    if encoding == "utf-8" and b"\0" in raw:
+        raise ConfigError(
+            f"{path}: a binary file (or UTF-16 without a byte order mark), not YAML text; "
+            "a configuration file is UTF-8 text"
+        )
+    try:
+        text = raw.decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path}: not {encoding.upper().removesuffix('-SIG')} text "
+            f"(byte {exc.start} is not valid); save it as UTF-8"
+        ) from None
+    if "\0" in text:
+        raise ConfigError(f"{path}: a binary file, not YAML text")
+    return text
 
 
 def validate(model: type[M], data: Any, source: str) -> M:
