@@ -28,6 +28,7 @@ from maps.road_map import MAPS_DIR, RoadMap, load_road_map
 from roadmind.config import read_yaml
 from roadmind.errors import UserError
 from roadmind.messages import Box2DTruth, ObjectClass, SensorFrame
+from roadmind.progress import progress as progress_bar
 from sim.embedded.world import EmbeddedWorld
 from sim.lighting import LightingConfig
 from sim.rig import CameraConfig, MountPose, RigConfig
@@ -97,9 +98,7 @@ def generate(out: Path, frames: int, seed: int = 0, progress: bool = True) -> di
     counts = {"train": 0, "val": 0, "skipped_done": frames - len(todo)}
     bar = None
     if progress:
-        from tqdm import tqdm
-
-        bar = tqdm(total=frames, initial=frames - len(todo), desc="datagen", unit="frame")
+        bar = progress_bar(frames, "datagen", "frame", initial=frames - len(todo))
     world = EmbeddedWorld()
     maps: dict[str, RoadMap] = {}
     try:
