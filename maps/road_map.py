@@ -97,9 +97,10 @@ def load_road_map(path: Path) -> RoadMap:
     root, roads = _parse_xml(text, path, check=True)
     try:
         carla_map = carla.Map(path.stem, text)
-    except RuntimeError as exc:
+        topology = carla_map.get_topology()
+    except (RuntimeError, IndexError) as exc:  # CARLA's assertions and std::map::at
         raise UserError(f"{path}: CARLA's OpenDRIVE parser rejected the map: {exc}") from None
-    if not carla_map.get_topology():
+    if not topology:
         raise UserError(f"{path}: the map has no drivable lanes (empty topology)")
     return RoadMap(path.stem, path, carla_map, roads, _parse_light_phases(root, path))
 

@@ -65,12 +65,29 @@ def check_geometry(root: ET.Element, path: Path) -> None:
         for i, section in enumerate(road.findall("lanes/laneSection")):
             at = f"{where}: laneSection {i}"
             _check_s(_number(section, "s", at), length, at)
-            for lane in section.iter("lane"):
-                _check_integer(lane, "id", at + " lane")
+            _check_lane_ids(section, at)
         for element in road.iter():
             for name in element.attrib:
                 if name in NUMBERS:
                     _number(element, name, f"{where}: <{element.tag}>")
+
+
+def _check_lane_ids(section: ET.Element, where: str) -> None:
+    """Left lanes > 0, right lanes < 0, the centre lane 0, each id once per section."""
+    seen: set[int] = set()
+    for side, ok, rule in (
+        ("left", lambda i: i > 0, "> 0"),
+        ("center", lambda i: i == 0, "0"),
+        ("right", lambda i: i < 0, "< 0"),
+    ):
+        for lane in section.findall(f"{side}/lane"):
+            _check_integer(lane, "id", f"{where} {side} lane")
+            lane_id = int(lane.get("id", ""))
+            if not ok(lane_id) or lane_id in seen:
+                raise UserError(
+                    f"{where}: {side} lane id={lane_id} must be {rule} and unique in its section"
+                )
+            seen.add(lane_id)
 
 
 def _number(element: ET.Element, name: str, where: str) -> float:

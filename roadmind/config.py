@@ -87,7 +87,7 @@ def validate(model: type[M], data: Any, source: str) -> M:
 def _messages(model: type[BaseModel], exc: ValidationError, source: str) -> list[str]:
     """One line per bad field: pydantic's union tags and "Value error, " dropped, a
     misspelt key reported once with the key it was probably meant to be."""
-    errors = [(tuple(p for p in e["loc"] if "[" not in str(p)), e) for e in exc.errors()]
+    errors = [(_field_path(e), e) for e in exc.errors()]
     missing = {loc for loc, e in errors if e["type"] == "missing"}
     meant: set[tuple] = set()
     lines: list[tuple[tuple[int | str, ...], str]] = []
@@ -108,6 +108,14 @@ def _messages(model: type[BaseModel], exc: ValidationError, source: str) -> list
             seen.add(loc)
             lines.append((loc, f"{source}: {'.'.join(map(str, loc)) or '(top level)'}: {msg}"))
     return [line for loc, line in lines if loc not in meant]
+
+
+def _field_path(err: Any) -> tuple[int | str, ...]:
+    """The error's place without pydantic's union tags (``function-after[...]``); the
+    last part of an unknown-key error is the user's key, kept even if it has a '['."""
+    loc = tuple(err["loc"])
+    keep = loc[-1:] if err["type"] == "extra_forbidden" else ()
+    return tuple(p for p in loc[: len(loc) - len(keep)] if "[" not in str(p)) + keep
 
 
 def load_model(model: type[M], path: Path) -> M:

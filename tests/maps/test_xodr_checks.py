@@ -42,6 +42,11 @@ CASES = {
     "width_nan": ('width a="3.5"', 'width a="nan"', "<width>: a='nan' must be a finite number"),
     "lane_id_word": ('lane id="-1"', 'lane id="right"', "lane: id='right' must be a whole"),
     "road_id_word": ('id="1" junction', 'id="one" junction', "road 'one': id='one' must be a"),
+    "lane_id_on_wrong_side": (
+        'lane id="1" type="driving"',
+        'lane id="0" type="driving"',
+        "laneSection 0: left lane id=0 must be > 0 and unique in its section",
+    ),
     "no_geometry": ("<line />", "", "planView geometry 0: no line, arc, spiral"),
 }
 

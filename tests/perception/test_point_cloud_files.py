@@ -60,6 +60,10 @@ def _bad_files(tmp_path: Path) -> dict[str, tuple[bytes, str]]:
         "ascii_word.pcd": (_header(1).encode() + b"1 2 three 4\n", "not a number"),
         "binary_cut.pcd": (binary_ok[:-7], "320 bytes of binary data) but the file holds 313"),
         "compressed_cut.pcd": (compressed_ok[:-9], "compressed block is missing, cut short"),
+        "compressed_tiny.pcd": (
+            _header(20, "binary_compressed").encode() + b"\1\2\3",
+            "compressed block is missing, cut short",
+        ),
         "overstated.pcd": (
             _header(100_000_000, "binary").encode() + POINTS.tobytes(),
             f"100000000 points is more than one scan can hold (limit {MAX_POINTS})",
@@ -105,7 +109,8 @@ def _bad_files(tmp_path: Path) -> dict[str, tuple[bytes, str]]:
 
 CASES = [
     "header_only.pcd", "ascii_cut.pcd", "ascii_lines_missing.pcd", "ascii_word.pcd",
-    "binary_cut.pcd", "compressed_cut.pcd", "overstated.pcd", "overstated_small.pcd",
+    "binary_cut.pcd", "compressed_cut.pcd", "compressed_tiny.pcd", "overstated.pcd",
+    "overstated_small.pcd",
     "zero_points.pcd", "no_data_line.pcd", "no_xyz.pcd", "width_height.pcd",
     "field_lists.pcd", "bad_type.pcd", "bad_data.pcd", "empty.bin", "odd.bin",
     "renamed_npy.bin", "renamed_pcd.bin", "cut.npy", "overstated.npy", "empty_array.npy",
