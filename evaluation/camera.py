@@ -3,22 +3,24 @@ class through ultralytics' validator (``roadmind eval perception``)."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import cv2
-import yaml
 
-from perception.camera_detector import TRAIN_HINT, export_onnx, input_hw, quiet_ultralytics
+from perception.camera_detector import (
+    TRAIN_HINT,
+    export_onnx,
+    input_hw,
+    load_yolo,
+    quiet_ultralytics,
+)
+from roadmind.config import read_yaml
 from roadmind.errors import UserError
 
 
 def eval_camera(weights: Path, data_dir: Path, runtime: str = "onnx") -> dict[str, object]:
     """mAP50 and mAP50-95 per class on the held-out split of ``data_dir`` (made by
     ``roadmind datagen``), through ultralytics' validator; ``runtime`` onnx or torch."""
-    os.environ.setdefault("YOLO_OFFLINE", "1")
-    from ultralytics import YOLO
-
     if not weights.is_file():
         raise UserError(f"{weights}: detector weights not found; {TRAIN_HINT}, or give --weights")
     data = data_dir / "data.yaml"
@@ -26,7 +28,7 @@ def eval_camera(weights: Path, data_dir: Path, runtime: str = "onnx") -> dict[st
         raise UserError(
             f"{data}: no dataset; make one with `roadmind datagen --out {data_dir} --frames 1600`"
         )
-    names = yaml.safe_load(data.read_text())["names"]
+    names = dataset_names(data)
     val_images = sorted((data_dir / "images" / "val").glob("*.jpg"))
     if not val_images:
         raise UserError(f"{data.parent / 'images' / 'val'}: no validation images (*.jpg)")
@@ -38,10 +40,9 @@ def eval_camera(weights: Path, data_dir: Path, runtime: str = "onnx") -> dict[st
     input_px = input_hw(*first.shape[:2])[1]
     if runtime == "onnx" and weights.suffix != ".onnx":
         weights = export_onnx(weights)
-    with quiet_ultralytics():
-        model = YOLO(str(weights), task="detect")
+    model = load_yolo(weights)
     # the validator compares class indices, not names
-    if {int(k): v for k, v in model.names.items()} != {int(k): v for k, v in names.items()}:
+    if {int(k): v for k, v in model.names.items()} != names:
         raise UserError(
             f"{weights}: classes {list(model.names.values())} are not the dataset's "
             f"{list(names.values())}; mAP needs weights trained on roadmind's classes "
@@ -78,3 +79,17 @@ def eval_camera(weights: Path, data_dir: Path, runtime: str = "onnx") -> dict[st
         "targets_met": float(metrics.box.map50) >= 0.90
         and all(v["mAP50"] >= 0.85 for v in per_class.values()),
     }
+
+
+def dataset_names(data: Path) -> dict[int, str]:
+    """Label index -> class name from a dataset's ``data.yaml`` (a mapping or a list)."""
+    doc = read_yaml(data)
+    names = doc.get("names") if isinstance(doc, dict) else None
+    if isinstance(names, list):
+        names = dict(enumerate(names))
+    if not isinstance(names, dict) or not names or not all(isinstance(k, int) for k in names):
+        raise UserError(
+            f"{data}: field 'names' must map label indices to class names "
+            "(as `roadmind datagen` writes it)"
+        )
+    return {k: str(v) for k, v in names.items()}

@@ -29,7 +29,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import yaml
-from tqdm import tqdm
 
 from agent.agent import Agent, AgentStep
 from evaluation.driving import DrivingMetrics
@@ -43,6 +42,8 @@ from reasoning.map_context import MapContext
 from roadmind.atomic import write_text_atomic
 from roadmind.frames import Pose
 from roadmind.messages import BevScene, Decision, LidarObject, ObjectClass, SensorFrame
+from roadmind.progress import Progress
+from roadmind.progress import progress as progress_bar
 from roadmind.rates import PHYSICS_HZ
 from roadmind.serialize import to_dict
 from sim.carla.server import CarlaServer
@@ -212,8 +213,8 @@ def _update_metrics(metrics: DrivingMetrics, frame: SensorFrame, step: AgentStep
     )
 
 
-def _progress(steps: int, show: bool, name: str) -> tqdm | None:
-    return tqdm(total=steps, desc=f"driving {name}", unit="step") if show else None
+def _progress(steps: int, show: bool, name: str) -> Progress | None:
+    return progress_bar(steps, f"driving {name}", "step") if show else None
 
 
 def _write_config(out: Path, scenario: Scenario, options: DriveOptions, rig: RigConfig) -> None:

@@ -27,6 +27,7 @@ from loop.stack import PerceptionStack, known_landmarks
 from loop.worlds import WORLDS, WorldOptions
 from reasoning.map_context import MapContext, NoteSpan, build_map_context
 from roadmind.clock import Clock
+from roadmind.errors import UserError
 from roadmind.messages import BevScene, SensorFrame
 from roadmind.rates import PHYSICS_HZ
 from roadmind.units import kmh_to_mps
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
     from fusion.config import FusionConfig
 
 Perceive = Callable[[SensorFrame], BevScene]
+MAX_LIDAR_WAIT_S = 10.0  # render: the longest drive past --steps for a LiDAR scan [s]
 
 
 def _oracle(world: World) -> Perceive:
@@ -181,16 +183,30 @@ def frames_at(
     scenario: Scenario, steps: int, options: WorldOptions | None = None
 ) -> tuple[SensorFrame, SensorFrame | None]:
     """The frame after ``steps`` oracle-driven steps, and the first frame from there on
-    with LiDAR scans (slower LiDARs skip physics steps); None when the rig has none."""
+    with LiDAR scans (slower LiDARs skip physics steps); None when the rig has none.
+    A rig whose fastest LiDAR scans less often than every ``MAX_LIDAR_WAIT_S`` is refused
+    when the scan would have to be waited for (``steps`` not on its period), and the
+    wait never runs past one period."""
     with rollout(scenario, options=options) as run:
+        lidars = run.world.rig.lidars
+        period = max(1, round(PHYSICS_HZ / max(ld.rate_hz for ld in lidars))) if lidars else 1
+        if lidars and steps % period and period > MAX_LIDAR_WAIT_S * PHYSICS_HZ:
+            rates = ", ".join(f"{ld.name!r} {ld.rate_hz:g} Hz" for ld in lidars)
+            raise UserError(
+                f"the rig's LiDARs ({rates}) scan every {period / PHYSICS_HZ:g} s: the first "
+                f"scan after step {steps} would take up to that long to reach (limit "
+                f"{MAX_LIDAR_WAIT_S:g} s); raise rate_hz or render at --steps 0"
+            )
         first: SensorFrame | None = None
         for s in run:
             if s.index < steps:
                 continue
             if first is None:
                 first = s.frame
-                if not run.world.rig.lidars:
+                if not lidars:
                     return first, None
             if s.frame.lidars:
                 return first, s.frame
+            if s.index >= steps + period:
+                raise RuntimeError(f"no LiDAR scan in the {period} steps after step {steps}")
     raise AssertionError("a rollout without a step limit ends only when the caller stops")

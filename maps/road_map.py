@@ -13,6 +13,7 @@ from pathlib import Path
 
 import carla
 
+from maps.xodr_checks import check_geometry, check_size
 from roadmind.errors import UserError
 from roadmind.resources import configs_dir
 
@@ -88,15 +89,20 @@ def load_road_map(path: Path) -> RoadMap:
     if not path.is_file():
         known = ", ".join(sorted(p.stem for p in MAPS_DIR.glob("*.xodr")))
         raise UserError(f"{path}: map file not found (project maps: {known})")
-    text = path.read_text(encoding="utf-8", errors="replace")
-    root, roads = _parse_xml(text, path)
+    try:
+        check_size(path, path.stat().st_size)
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError as exc:
+        raise UserError(f"{path}: cannot read the map ({exc.strerror})") from None
+    root, roads = _parse_xml(text, path, check=True)
     try:
         carla_map = carla.Map(path.stem, text)
-    except RuntimeError as exc:
+        topology = carla_map.get_topology()
+    except (RuntimeError, IndexError) as exc:  # CARLA's assertions and std::map::at
         raise UserError(f"{path}: CARLA's OpenDRIVE parser rejected the map: {exc}") from None
-    if not carla_map.get_topology():
+    if not topology:
         raise UserError(f"{path}: the map has no drivable lanes (empty topology)")
-    return RoadMap(path.stem, path, carla_map, roads, _parse_light_phases(root))
+    return RoadMap(path.stem, path, carla_map, roads, _parse_light_phases(root, path))
 
 
 def road_map_of(carla_map: carla.Map, name: str) -> RoadMap:
@@ -104,16 +110,22 @@ def road_map_of(carla_map: carla.Map, name: str) -> RoadMap:
     from the OpenDRIVE text the map carries."""
     where = Path(name)
     root, roads = _parse_xml(carla_map.to_opendrive(), where)
-    return RoadMap(name, where, carla_map, roads, _parse_light_phases(root))
+    return RoadMap(name, where, carla_map, roads, _parse_light_phases(root, where))
 
 
-def _parse_xml(text: str, path: Path) -> tuple[ET.Element, dict[int, RoadInfo]]:
+def _parse_xml(
+    text: str, path: Path, check: bool = False
+) -> tuple[ET.Element, dict[int, RoadInfo]]:
+    """``check``: refuse geometry CARLA's parser cannot take (``maps.xodr_checks``);
+    a map a CARLA server already parsed is taken as it is."""
     try:
         root = ET.fromstring(text)
     except ET.ParseError as exc:
         raise UserError(f"{path}: not valid OpenDRIVE XML: {exc}") from None
     if root.tag != "OpenDRIVE":
         raise UserError(f"{path}: root element is <{root.tag}>, expected <OpenDRIVE>")
+    if check:
+        check_geometry(root, path)
     roads = _parse_roads(root, path)
     if not roads:
         raise UserError(f"{path}: no <road> elements; an OpenDRIVE map needs at least one road")
@@ -149,8 +161,18 @@ def _parse_roads(root: ET.Element, path: Path) -> dict[int, RoadInfo]:
     return roads
 
 
-def _parse_light_phases(root: ET.Element) -> dict[int, tuple[int, int]]:
+def _parse_light_phases(root: ET.Element, path: Path) -> dict[int, tuple[int, int]]:
     """Signal id -> (junction, phase) from controllers referenced by junctions."""
+    try:
+        return _light_phases(root)
+    except ValueError:
+        raise UserError(
+            f"{path}: a <controller> or <junction> has a signalId, id or sequence that is "
+            "not a whole number"
+        ) from None
+
+
+def _light_phases(root: ET.Element) -> dict[int, tuple[int, int]]:
     controller_signals: dict[str, list[int]] = {}
     for ctrl in root.findall("controller"):
         controller_signals[ctrl.get("id", "")] = [

@@ -22,6 +22,7 @@ The ONNX export has a dynamic input shape for this.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import math
 import os
@@ -92,9 +93,6 @@ class CameraDetector:
             raise UserError(
                 f"detector upscale {upscale}: must be above 0 (1 keeps frames as they are)"
             )
-        os.environ.setdefault("YOLO_OFFLINE", "1")  # never reach for the hub
-        from ultralytics import YOLO
-
         self.imgsz = imgsz
         self.upscale = upscale
         self.conf = conf
@@ -104,8 +102,7 @@ class CameraDetector:
         if backend == "onnx" and weights.suffix != ".onnx":
             weights = export_onnx(weights)
         self.weights = weights
-        with quiet_ultralytics():
-            self.model = YOLO(str(weights), task="detect")
+        self.model = load_yolo(weights)
         names = self.model.names
         self.class_of = class_map(names)
         if not any(self.class_of.values()):
@@ -273,18 +270,64 @@ def input_hw(
     return (_padded(height_px * scale), _padded(width_px * scale))
 
 
-def export_onnx(weights: Path) -> Path:
-    """The ONNX export of ``weights``, with a dynamic input shape (made once; remade when
-    the weights are newer or the export has a fixed shape). It is kept beside the weights,
-    or in the user cache when that folder is read-only or inside the installed package
-    (``roadmind.resources.derived_path``). The export is made in a temporary folder and
-    moved into place, so runs that share a folder never read a half-written file."""
+def load_yolo(weights: Path) -> Any:
+    """ultralytics' ``YOLO`` for a ``.pt`` or ``.onnx``; an empty, truncated or foreign
+    file is a one-line ``UserError`` naming it (an ONNX is opened with ONNX Runtime
+    first: ultralytics would load it lazily and fail at the first frame)."""
     weights = Path(weights)
+    check_weights(weights)
+    os.environ.setdefault("YOLO_OFFLINE", "1")  # never reach for the hub
+    from ultralytics import YOLO
+
+    try:
+        with quiet_ultralytics():
+            return YOLO(str(weights), task="detect")
+    except Exception as exc:  # ultralytics/torch raise many kinds for a bad checkpoint
+        raise UserError(f"{weights}: not loadable YOLO weights ({_first_line(exc)})") from None
+
+
+def check_weights(weights: Path) -> None:
+    """Refuse a weights file that is missing, empty or (``.onnx``) not an ONNX model."""
+    if not weights.is_file():
+        raise UserError(f"{weights}: detector weights not found; {TRAIN_HINT}, or give a path")
+    if weights.stat().st_size == 0:
+        raise UserError(f"{weights}: the weights file is empty")
+    if weights.suffix == ".onnx":
+        _onnx_session(weights)
+
+
+def _onnx_session(path: Path) -> Any:
+    import onnxruntime as ort
+
+    try:
+        return ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime's errors are its own pybind types
+        raise UserError(f"{path}: not a loadable ONNX model ({_first_line(exc)})") from None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0][:200]}" if text else type(exc).__name__
+
+
+ONNX_SOURCE_KEY = "roadmind_source_sha256"  # ONNX metadata: the weights it was made from
+
+
+def export_onnx(weights: Path) -> Path:
+    """The ONNX export of ``weights``, with a dynamic input shape (made once; remade
+    unless the export is newer than the weights, has a dynamic shape and records the
+    weights' SHA-256 in its metadata: an .onnx left from other weights is never used).
+    It is kept beside the weights, or in the user cache when that folder is read-only or
+    inside the installed package (``roadmind.resources.derived_path``). The export is made
+    in a temporary folder and moved into place, so runs that share a folder never read a
+    half-written file."""
+    weights = Path(weights)
+    check_weights(weights)
     onnx_path = derived_path(weights, ".onnx")
-    fresh = onnx_path.is_file() and onnx_path.stat().st_mtime >= weights.stat().st_mtime
-    if fresh and _onnx_is_dynamic(onnx_path):
+    digest = hashlib.sha256(weights.read_bytes()).hexdigest()
+    if _export_matches(onnx_path, weights, digest):
         return onnx_path
-    os.environ.setdefault("YOLO_OFFLINE", "1")
+    load_yolo(weights)  # a bad checkpoint fails here with its name, not in the exporter
     from ultralytics import YOLO
 
     onnx_path.parent.mkdir(parents=True, exist_ok=True)
@@ -299,14 +342,36 @@ def export_onnx(weights: Path) -> Path:
                 dynamic=True,
                 verbose=False,
             )
+        _stamp_source(Path(exported), digest)
         os.replace(exported, onnx_path)
     return onnx_path
 
 
-def _onnx_is_dynamic(path: Path) -> bool:
-    import onnxruntime as ort
+def _export_matches(onnx_path: Path, weights: Path, digest: str) -> bool:
+    if not onnx_path.is_file() or onnx_path.stat().st_mtime < weights.stat().st_mtime:
+        return False
+    try:
+        session = _onnx_session(onnx_path)
+    except UserError:
+        return False  # a broken export is made again
+    source = session.get_modelmeta().custom_metadata_map.get(ONNX_SOURCE_KEY)
+    return source == digest and _is_dynamic(session)
 
-    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+
+def _stamp_source(path: Path, digest: str) -> None:
+    import onnx
+
+    model = onnx.load(str(path))
+    entry = model.metadata_props.add()
+    entry.key, entry.value = ONNX_SOURCE_KEY, digest
+    onnx.save(model, str(path))
+
+
+def _onnx_is_dynamic(path: Path) -> bool:
+    return _is_dynamic(_onnx_session(path))
+
+
+def _is_dynamic(session: Any) -> bool:
     return not any(isinstance(d, int) for d in session.get_inputs()[0].shape[2:])
 
 

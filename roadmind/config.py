@@ -81,6 +81,11 @@ def load_yaml_text(text: str, source: str) -> Any:
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ConfigError(f"{source}: not valid YAML{where}: {problem}") from None
+    except RecursionError:
+        raise ConfigError(f"{source}: not valid YAML: nested too deeply") from None
+
+
+MAX_YAML_BYTES = 4 * 1024 * 1024  # a configuration file; the project's largest is 20 kB
 
 
 def read_text_file(path: Path, what: str = "file") -> str:
@@ -91,6 +96,12 @@ def read_text_file(path: Path, what: str = "file") -> str:
     if not path.is_file():
         raise ConfigError(f"{path}: {what} not found")
     try:
+        size = path.stat().st_size
+        if size > MAX_YAML_BYTES:
+            raise ConfigError(
+                f"{path}: {size} bytes is too large for a {what} "
+                f"(limit {MAX_YAML_BYTES // (1024 * 1024)} MiB)"
+            )
         data = path.read_bytes()
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read the {what}: {exc.strerror or exc}") from None
@@ -124,7 +135,7 @@ def validate(model: type[M], data: Any, source: str) -> M:
 def _messages(model: type[BaseModel], exc: ValidationError, source: str) -> list[str]:
     """One line per bad field: pydantic's union tags and "Value error, " dropped, a
     misspelt key reported once with the key it was probably meant to be."""
-    errors = [(tuple(p for p in e["loc"] if "[" not in str(p)), e) for e in exc.errors()]
+    errors = [(_field_path(e), e) for e in exc.errors()]
     missing = {loc for loc, e in errors if e["type"] == "missing"}
     meant: set[tuple] = set()
     lines: list[tuple[tuple[int | str, ...], str]] = []
@@ -145,6 +156,14 @@ def _messages(model: type[BaseModel], exc: ValidationError, source: str) -> list
             seen.add(loc)
             lines.append((loc, f"{source}: {'.'.join(map(str, loc)) or '(top level)'}: {msg}"))
     return [line for loc, line in lines if loc not in meant]
+
+
+def _field_path(err: Any) -> tuple[int | str, ...]:
+    """The error's place without pydantic's union tags (``function-after[...]``); the
+    last part of an unknown-key error is the user's key, kept even if it has a '['."""
+    loc = tuple(err["loc"])
+    keep = loc[-1:] if err["type"] == "extra_forbidden" else ()
+    return tuple(p for p in loc[: len(loc) - len(keep)] if "[" not in str(p)) + keep
 
 
 def load_model(model: type[M], path: Path) -> M:

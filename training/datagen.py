@@ -25,8 +25,10 @@ import yaml
 from PIL import Image, ImageFilter
 
 from maps.road_map import MAPS_DIR, RoadMap, load_road_map
+from roadmind.config import read_yaml
 from roadmind.errors import UserError
 from roadmind.messages import Box2DTruth, ObjectClass, SensorFrame
+from roadmind.progress import progress as progress_bar
 from sim.embedded.world import EmbeddedWorld
 from sim.lighting import LightingConfig
 from sim.rig import CameraConfig, MountPose, RigConfig
@@ -96,9 +98,7 @@ def generate(out: Path, frames: int, seed: int = 0, progress: bool = True) -> di
     counts = {"train": 0, "val": 0, "skipped_done": frames - len(todo)}
     bar = None
     if progress:
-        from tqdm import tqdm
-
-        bar = tqdm(total=frames, initial=frames - len(todo), desc="datagen", unit="frame")
+        bar = progress_bar(frames, "datagen", "frame", initial=frames - len(todo))
     world = EmbeddedWorld()
     maps: dict[str, RoadMap] = {}
     try:
@@ -363,7 +363,13 @@ def _check_resume(out: Path, frames: int, seed: int) -> None:
     path = out / "data.yaml"
     if not path.is_file():
         return
-    made = (yaml.safe_load(path.read_text()) or {}).get("roadmind", {})
+    doc = read_yaml(path)
+    made = doc.get("roadmind", {}) if isinstance(doc, dict) else None
+    if not isinstance(made, dict):
+        raise UserError(
+            f"{path}: not a dataset description (a mapping whose 'roadmind' entry holds "
+            "seed and frames); use another --out folder"
+        )
     if made.get("seed", seed) != seed or made.get("frames", frames) > frames:
         raise UserError(
             f"{path}: this dataset was made with seed {made.get('seed')} and "

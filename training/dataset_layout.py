@@ -6,8 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
-
+from roadmind.config import read_yaml
 from roadmind.errors import UserError
 
 FRAMES_PER_GROUP = 8
@@ -21,8 +20,11 @@ def class_names(out: Path) -> list[str]:
         raise UserError(
             f"{path}: no dataset here (expected data.yaml from `roadmind datagen --out {out}`)"
         )
-    names = (yaml.safe_load(path.read_text()) or {}).get("names")
-    if not isinstance(names, dict) or not names:
+    doc = read_yaml(path)
+    names = doc.get("names") if isinstance(doc, dict) else None
+    if isinstance(names, list):
+        names = dict(enumerate(names))
+    if not isinstance(names, dict) or not names or not all(isinstance(k, int) for k in names):
         raise UserError(f"{path}: field 'names' must map label indices to class names")
     return [str(names[i]) for i in sorted(names)]
 

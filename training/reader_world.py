@@ -18,6 +18,7 @@ import numpy as np
 from maps.road_map import MAPS_DIR, RoadMap, load_road_map
 from reasoning.reader_crops import square_crop
 from roadmind.messages import LightState, ObjectClass, SensorFrame, SignTruth, SignType
+from roadmind.progress import progress as progress_bar
 from sim.embedded.world import LIGHT_ID_BASE, SIGN_ID_BASE, EmbeddedWorld
 from sim.scenario import Place, SignConfig
 from training.datagen import _ego_place, _random_rig, _random_scenario
@@ -105,11 +106,7 @@ def world_crops(
     """Crops of ``frames`` random frames; frame ``i`` depends only on (seed, i)."""
     world = EmbeddedWorld()
     loaded: dict[str, RoadMap] = {}
-    bar = None
-    if progress:
-        from tqdm import tqdm
-
-        bar = tqdm(total=frames, desc="world crops", unit="frame")
+    bar = progress_bar(frames, "world crops", "frame") if progress else None
     try:
         for i in range(frames):
             map_name = maps[i % len(maps)]

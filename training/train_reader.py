@@ -24,6 +24,7 @@ from reasoning.reader_model import DualEncoder, TowerConfig
 from reasoning.reader_vocabulary import UNIT_WORDS, ReaderClass, load_vocabulary, number_words
 from roadmind.config import StrictModel, load_model
 from roadmind.errors import ConfigError
+from roadmind.progress import progress as progress_bar
 from training.reader_data import synth_batch
 
 CHUNK = 500  # crops per worker task
@@ -111,11 +112,7 @@ def train_reader(recipe_path: Path, out_dir: Path, progress: bool = True) -> dic
     rng = np.random.default_rng(recipe.seed)
     encoder.model.train()
     encoder.model.text_model.eval()
-    bar = None
-    if progress:
-        from tqdm import tqdm
-
-        bar = tqdm(total=total, desc="train reader", unit="step")
+    bar = progress_bar(total, "train reader", "step") if progress else None
     losses: list[float] = []
     correct = seen = 0
     for epoch in range(recipe.epochs):
@@ -139,7 +136,7 @@ def train_reader(recipe_path: Path, out_dir: Path, progress: bool = True) -> dic
                 seen += len(idx)
             if bar is not None:
                 bar.update()
-                bar.set_postfix(loss=f"{np.mean(losses[-50:]):.3f}")
+                bar.set_postfix_str(f"loss={np.mean(losses[-50:]):.3f}")
     if bar is not None:
         bar.close()
     encoder.model.eval()
