@@ -35,7 +35,10 @@ class MountPose(StrictModel):
         others = sorted(k for k in data if k != "matrix")
         if others:
             raise ValueError(f"give either matrix or {', '.join(others)}, not both")
-        m = np.asarray(data["matrix"], dtype=np.float64)
+        try:
+            m = np.asarray(data["matrix"], dtype=np.float64)
+        except (TypeError, ValueError):  # a mapping, ragged rows, words
+            raise ValueError("matrix must be 4x4 finite numbers (four rows of four)") from None
         if m.shape != (4, 4) or not np.all(np.isfinite(m)):
             raise ValueError(f"matrix must be 4x4 finite numbers, got shape {m.shape}")
         if not np.allclose(m[3], [0.0, 0.0, 0.0, 1.0]):
