@@ -184,7 +184,7 @@ def route_law(
     by_s = attrgetter("s_m")  # a stable sort: at one s, map signs stay first
     return RouteLaw(
         path.length_m,
-        speed_segments(carla_map, path, problems),
+        speed_segments(carla_map, path, problems, map_signs),
         tuple(sorted(speed_signs, key=by_s)),
         tuple(note_zones + _sign_zones(placed, note_zones)),
         tuple(sorted(stop_signs, key=by_s)),

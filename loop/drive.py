@@ -47,6 +47,7 @@ from roadmind.progress import progress as progress_bar
 from roadmind.rates import PHYSICS_HZ
 from roadmind.serialize import to_dict
 from sim.carla.server import CarlaServer
+from sim.leaderboard_routes import LeaderboardRoute, route_timeout_s
 from sim.rig import RigConfig
 from sim.scenario import Scenario
 from sim.world import World
@@ -69,6 +70,7 @@ class DriveOptions:
     backend: str = "embedded"  # a key of loop.worlds.WORLDS
     carla: CarlaServer = field(default_factory=CarlaServer)  # for backend "carla"
     overwrite: bool = False  # replace an earlier run's outputs in the folder (else refuse)
+    route_file: LeaderboardRoute | None = None  # a Leaderboard route the scenario drives
 
 
 @dataclass
@@ -117,6 +119,9 @@ def drive(
         world, agent = run.world, run.agent
         context = agent.context
         metrics = driving_metrics(world, agent)
+        route_length_m = world.drive_map().route.length_m
+        timeout_s = route_timeout_s(route_length_m) if options.route_file is not None else None
+        timed_out = False
         _write_config(out_dir, scenario, options, world.rig)
         recorder = _Recorder(out_dir, options, scenario.name, run.perceive)
         start = time.perf_counter()
@@ -145,6 +150,10 @@ def drive(
                 ],
                 map_problems=list(context.problems),
             )
+            if options.route_file is not None:
+                out["leaderboard_route"] = _route_summary(
+                    options.route_file, route_length_m, timeout_s, timed_out
+                )
             return out
 
         try:
@@ -158,6 +167,9 @@ def drive(
                     bar.update()
                 if metrics.route_completion >= 1.0 and frame.ego.speed_mps < STOPPED_AT_GOAL_MPS:
                     finished = True
+                    break
+                if timeout_s is not None and frame.timestamp_s > timeout_s:
+                    timed_out = True  # the Leaderboard's route timeout
                     break
                 if recorder.steps % CHECKPOINT_STEPS == 0:
                     recorder.write_metrics(summary(complete=False))
@@ -181,6 +193,27 @@ def drive(
         decision_ms,
         stop.signum if interrupted else None,  # one after the loop changes nothing
     )
+
+
+def _route_summary(
+    route: LeaderboardRoute, length_m: float, timeout_s: float | None, timed_out: bool
+) -> dict[str, object]:
+    return {
+        "file": str(route.source),
+        "route_id": route.route_id,
+        "town": route.town,
+        "layout": route.version,
+        "keypoints": len(route.keypoints),
+        "keypoint_polyline_m": round(route.keypoint_length_m, 1),
+        "interpolated_route_m": round(length_m, 1),
+        "weather": route.weather,
+        "timeout_s": None if timeout_s is None else round(timeout_s, 1),
+        "route_timeout": timed_out,
+        "scenarios_not_run": [
+            {"name": e.name, "type": e.type, "trigger_xyz": e.trigger_xyz, "why": "not staged"}
+            for e in route.scenarios
+        ],
+    }
 
 
 def driving_metrics(world: World, agent: Agent) -> DrivingMetrics:

@@ -2,15 +2,20 @@
 
 The upper bound the perception stack is compared against. It sees every road user
 within range (through walls: the truth has no occlusion), and the signs and lights
-that govern traffic going the ego's way.
+that govern traffic going the ego's way. A light governs us when its pole or one of its
+stop lines lies ahead facing our way: in CARLA's towns a light's OpenDRIVE position can be
+60-90 m from the stop lines it controls (Town04, Town10HD), where its pole alone would
+never count as ahead of the car that must stop for it.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from maps.stop_lines import StopLine
 from roadmind.frames import Pose
 from roadmind.messages import BevLight, BevObject, BevScene, BevSign, SensorFrame
 from roadmind.units import wrap_angle_rad
@@ -22,7 +27,10 @@ FACING_COS = math.cos(math.radians(50))  # governs our direction of travel
 MAX_LATERAL_M = 15.0
 
 
-def oracle_scene(frame: SensorFrame) -> BevScene:
+def oracle_scene(
+    frame: SensorFrame, light_lines: Mapping[int, Sequence[StopLine]] | None = None
+) -> BevScene:
+    """``light_lines``: each light's stop lines (``DriveMap.lights``), by light id."""
     truth = frame.ground_truth
     if truth is None:
         raise ValueError(
@@ -62,6 +70,11 @@ def oracle_scene(frame: SensorFrame) -> BevScene:
     lights = []
     for light in truth.lights:
         where = _ahead_facing(ego, light.pose, LIGHT_RANGE_M)
+        for line in (light_lines or {}).get(light.light_id, ()) if where is None else ():
+            x, y, z = (float(v) for v in line.position)
+            where = where or _ahead_facing(
+                ego, Pose(x, y, z, 0.0, 0.0, line.yaw_rad), LIGHT_RANGE_M
+            )
         if where is not None:
             lights.append(BevLight(light.state, *where, landmark_id=light.light_id))
     return BevScene(frame.frame_id, frame.timestamp_s, tuple(objects), tuple(signs), tuple(lights))

@@ -15,6 +15,7 @@ it when it closes (end of ``with``, the generator closed, Ctrl-C); a world hande
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -42,7 +43,8 @@ MAX_LIDAR_WAIT_S = 10.0  # render: the longest drive past --steps for a LiDAR sc
 
 
 def _oracle(world: World) -> Perceive:
-    return oracle_scene
+    lines = {light.light_id: light.stop_lines for light in world.drive_map().lights}
+    return functools.partial(oracle_scene, light_lines=lines)
 
 
 def stack_for(world: World, fusion: FusionConfig | None = None) -> PerceptionStack:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import carla
 import numpy as np
 
+from maps.carla_towns import landmark_unit
 from maps.opendrive import SIGN_TYPES, SIGNAL_TRAFFIC_LIGHT
 from maps.road_map import RoadMap
 from maps.stop_lines import StopLine, landmark_stop_lines
@@ -93,7 +94,7 @@ def map_landmarks(road_map: RoadMap) -> tuple[list[SignSpec], list[LightSpec], l
                     position,
                     yaw,
                     float(lm.value),
-                    lm.unit or "",
+                    landmark_unit(lm, ""),
                     lm.text or "",
                 )
             spec.stop_lines += landmark_stop_lines(road_map.carla_map, lm)

@@ -15,7 +15,7 @@ import carla
 
 from maps.xodr_checks import check_geometry, check_size
 from roadmind.errors import UserError
-from roadmind.resources import configs_dir
+from roadmind.resources import MAPS_DIR_ENV, configs_dir, user_maps_dirs
 
 MAPS_DIR = configs_dir() / "maps"
 
@@ -74,14 +74,44 @@ class RoadMap:
         return wp
 
 
-def resolve_map_path(name_or_path: str, base_dir: Path | None = None) -> Path:
-    """A map given as a project map name (``four_way_stop``) or a path to an ``.xodr``."""
+def resolve_map_path(
+    name_or_path: str, base_dir: Path | None = None, maps_dirs: list[Path] | None = None
+) -> Path:
+    """A map given as a path to an ``.xodr`` (relative ones also beside the scenario,
+    ``base_dir``) or a bare name: a project map (``four_way_stop``), else a file
+    ``<name>.xodr`` in the maps folders (``maps_dirs``, default ``$ROADMIND_MAPS_DIR``
+    and ``--maps-dir``: where CARLA's towns are, so ``map: Town04`` works). An unknown
+    name is a UserError that says where it looked and how to give the map."""
     candidate = Path(name_or_path)
-    if candidate.suffix != ".xodr":
-        candidate = MAPS_DIR / f"{name_or_path}.xodr"
-    elif not candidate.is_absolute() and base_dir is not None and not candidate.exists():
-        candidate = base_dir / candidate
-    return candidate
+    if candidate.suffix == ".xodr":
+        if not candidate.is_absolute() and base_dir is not None and not candidate.exists():
+            candidate = base_dir / candidate
+        return candidate
+    folders = [MAPS_DIR, *(user_maps_dirs() if maps_dirs is None else maps_dirs)]
+    for folder in folders:
+        found = _named_in(folder, name_or_path)
+        if found is not None:
+            return found
+    known = ", ".join(sorted(p.stem for p in MAPS_DIR.glob("*.xodr")))
+    extra = [str(f) for f in folders[1:]]
+    looked = f"project maps ({known})" + (
+        f" and {', '.join(extra)}" if extra else f"; ${MAPS_DIR_ENV} is not set"
+    )
+    raise UserError(
+        f"map {name_or_path!r} not found: looked in {looked}. Give a path to the .xodr "
+        f"(map: /path/to/{name_or_path}.xodr) or the folder that holds it "
+        f"(roadmind --maps-dir DIR, or ${MAPS_DIR_ENV}=DIR)"
+    )
+
+
+def _named_in(folder: Path, name: str) -> Path | None:
+    exact = folder / f"{name}.xodr"
+    if exact.is_file():
+        return exact
+    if not folder.is_dir():
+        return None
+    # CARLA's names differ in case between tools (Town10HD, town10hd)
+    return next((p for p in sorted(folder.glob("*.xodr")) if p.stem.lower() == name.lower()), None)
 
 
 def load_road_map(path: Path) -> RoadMap:

@@ -7,11 +7,13 @@ reader's business (the rules, or the scorer's law)."""
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import carla
 import numpy as np
 
+from maps.carla_towns import CARLA_DEFAULT_LIMIT_KMH, is_carla_town, landmark_unit
 from maps.crosswalks import crosswalk_polygons
 from maps.lane_path import LanePath
 from maps.opendrive import SIGN_TYPES, SIGNAL_SPEED_LIMIT, SIGNAL_TRAFFIC_LIGHT
@@ -88,7 +90,7 @@ def route_landmarks(
         elif lm.type == SIGNAL_TRAFFIC_LIGHT:
             lights[lm_id] = RouteLight(lm_id, s)
         else:
-            unit = lm.unit or "km/h"  # the 274 catalogue sign's value is km/h unless stated
+            unit = landmark_unit(lm, "km/h")  # a 274 catalogue sign: km/h unless stated
             if lm.type == SIGNAL_SPEED_LIMIT and not _unit_ok(float(lm.value), unit):
                 problems.append(
                     f"speed-limit sign {lm_id} on road {lm.road_id}: value {lm.value} "
@@ -109,8 +111,16 @@ def _unit_ok(value: float, unit: str) -> bool:
 
 
 def speed_segments(
-    carla_map: carla.Map, path: LanePath, problems: list[str]
+    carla_map: carla.Map,
+    path: LanePath,
+    problems: list[str],
+    signs: Sequence[RouteSign] = (),
 ) -> tuple[SpeedSegment, ...]:
+    """The lane speed records along ``path``. In a CARLA town (``maps.carla_towns``) the
+    records are not the law: one segment of CARLA's default limit runs from the start
+    to the first speed-limit sign among ``signs`` (the route's, from ``route_landmarks``)."""
+    if is_carla_town(carla_map):
+        return _carla_town_default(path, problems, signs)
     records = _speed_records(carla_map.to_opendrive(), problems)
     segments: list[SpeedSegment] = []
     for i in range(len(path.s)):
@@ -135,6 +145,30 @@ def speed_segments(
                 SpeedSegment(float(path.s[i]), s_to, speed_to_mps(value, unit), value, unit, source)
             )
     return tuple(segments)
+
+
+def _carla_town_default(
+    path: LanePath, problems: list[str], signs: Sequence[RouteSign]
+) -> tuple[SpeedSegment, ...]:
+    problems.append(
+        "CARLA town: lane speed records ignored, as CARLA does; "
+        f"{CARLA_DEFAULT_LIMIT_KMH:g} km/h until the first speed-limit sign"
+    )
+    first = min(
+        (g.s_m for g in signs if g.sign_type is SignType.SPEED_LIMIT), default=path.length_m
+    )
+    if first <= 0.0:
+        return ()
+    return (
+        SpeedSegment(
+            0.0,
+            first,
+            speed_to_mps(CARLA_DEFAULT_LIMIT_KMH, "km/h"),
+            CARLA_DEFAULT_LIMIT_KMH,
+            "km/h",
+            "CARLA town default limit before the first sign",
+        ),
+    )
 
 
 # (road, lane) -> [(section start s + sOffset, max, unit)], sorted by s

@@ -102,7 +102,7 @@ def build_map_context(
     """Everything the map knows along ``path`` (a route planned on ``carla_map``)."""
     problems: list[str] = []
     signs, lights, off_route = route_landmarks(carla_map, path, problems)
-    records = speed_segments(carla_map, path, problems)
+    records = speed_segments(carla_map, path, problems, signs)
     parser = parser or default_parser(records)
     return MapContext(
         path,

@@ -32,6 +32,15 @@ def models_dir() -> Path:
     return _data_dir("models")
 
 
+MAPS_DIR_ENV = "ROADMIND_MAPS_DIR"  # folders of .xodr maps found by bare name (Town04)
+
+
+def user_maps_dirs() -> list[Path]:
+    """The folders ``$ROADMIND_MAPS_DIR`` names (``os.pathsep``-separated), in order;
+    ``roadmind --maps-dir DIR`` puts DIR first."""
+    return [Path(p) for p in os.environ.get(MAPS_DIR_ENV, "").split(os.pathsep) if p]
+
+
 def cache_dir() -> Path:
     """The user's cache for files roadmind makes: ``$ROADMIND_CACHE_DIR``, else
     ``$XDG_CACHE_HOME/roadmind``, else ``~/.cache/roadmind``."""

@@ -12,11 +12,12 @@ import numpy as np
 from maps.landmarks import SignSpec
 from maps.lane_path import LanePath
 from maps.road_map import RoadMap
+from maps.routes import RoutePlanner, random_lane_walk
 from maps.stop_lines import StopLine
 from roadmind.errors import UserError
 from roadmind.frames import Pose
 from roadmind.messages import SignType
-from sim.scenario import Place, Scenario, Trigger
+from sim.scenario import EgoConfig, Place, Scenario, Trigger
 
 SCENARIO_SIGN_ID_BASE = 900_000  # ids for scenario-added signs, clear of map landmark ids
 NPC_PATH_M = 400.0  # how far ahead a driving car's lane path is planned
@@ -69,8 +70,11 @@ def waypoint_at(
         assert place.lane is not None and place.s_m is not None
         return road_map.lane_point(place.road, place.lane, place.s_m, field)
     assert place.x_m is not None and place.y_m is not None
+    snap = place.z_m is not None  # a keypoint: the nearest lane, as the Leaderboard does
     wp = road_map.carla_map.get_waypoint(
-        carla.Location(place.x_m, place.y_m, 0.0), project_to_road=False, lane_type=lane_type
+        carla.Location(place.x_m, place.y_m, place.z_m or 0.0),
+        project_to_road=snap,
+        lane_type=lane_type,
     )
     if wp is None:
         raise UserError(
@@ -80,10 +84,35 @@ def waypoint_at(
     return wp
 
 
+def plan_ego_route(
+    road_map: RoadMap,
+    planner: RoutePlanner,
+    ego: EgoConfig,
+    start_wp: carla.Waypoint,
+    rng: np.random.Generator,
+) -> list[carla.Waypoint]:
+    """The ego's lane path: through every ``route.via`` point in order to the goal, each
+    leg planned on the lane graph every metre (the Leaderboard's ``interpolate_trajectory``
+    traces each pair of keypoints with its route planner the same way); no route: a
+    random lane walk."""
+    if ego.route is None:
+        return random_lane_walk(start_wp, NPC_PATH_M, rng)
+    places = [*ego.route.via, ego.route.goal]
+    fields = [f"ego.route.via.{i}" for i in range(len(ego.route.via))] + ["ego.route.goal"]
+    route: list[carla.Waypoint] = []
+    leg_start = start_wp
+    for place, field in zip(places, fields, strict=True):
+        target = waypoint_at(road_map, place, field, carla.LaneType.Driving)
+        leg = planner.plan(leg_start, target, field)
+        route += leg if not route else leg[1:]  # a leg starts where the last one ended
+        leg_start = target
+    return route
+
+
 def pose_at(wp: carla.Waypoint, place: Place) -> Pose:
     loc = wp.transform.location
     yaw = wp.transform.rotation.yaw if place.yaw_deg is None else place.yaw_deg
-    if place.x_m is not None and place.y_m is not None:
+    if place.x_m is not None and place.y_m is not None and place.z_m is None:
         return Pose.from_carla_degrees(place.x_m, place.y_m, loc.z, 0.0, 0.0, yaw)
     return Pose.from_carla_degrees(loc.x, loc.y, loc.z, 0.0, 0.0, yaw)
 

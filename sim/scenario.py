@@ -21,19 +21,25 @@ SCENARIOS_DIR = configs_dir() / "scenarios"
 
 
 class Place(StrictModel):
-    """A point on the map: a lane point (road, lane, s) or a world point (x, y)."""
+    """A point on the map: a lane point (road, lane, s) or a world point (x, y). A world
+    point with ``z_m`` (a Leaderboard keypoint) is taken to the nearest driving lane at
+    that height, as the Leaderboard's route planner localises its keypoints; without
+    it the point must lie on a lane."""
 
     road: int | None = None
     lane: int | None = None
     s_m: float | None = Field(None, ge=0.0)
     x_m: float | None = None
     y_m: float | None = None
+    z_m: float | None = None
     yaw_deg: float | None = None
 
     @model_validator(mode="after")
     def _one_form(self) -> Place:
         lane_form = (self.road, self.lane, self.s_m)
         world_form = (self.x_m, self.y_m)
+        if self.z_m is not None and self.x_m is None:
+            raise ValueError("z_m goes with x_m and y_m (a world point)")
         if all(v is not None for v in lane_form) and all(v is None for v in world_form):
             return self
         if all(v is not None for v in world_form) and all(v is None for v in lane_form):
@@ -49,7 +55,11 @@ class Trigger(StrictModel):
 
 
 class RouteConfig(StrictModel):
+    """Where the ego goes: through every ``via`` point in order, then to ``goal``, each
+    leg the shortest lane path (a Leaderboard route's keypoints: start, via..., goal)."""
+
     goal: Place
+    via: list[Place] = []
 
 
 class EgoConfig(StrictModel):

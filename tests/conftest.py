@@ -9,7 +9,31 @@ import pytest
 from sim.rig import CameraConfig, LidarConfig, MountPose, RigConfig
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED_MAPS = REPO.parent / "shared" / "maps"
+
+
+def _shared_maps() -> Path:
+    """CARLA's town maps in ``shared/maps`` beside the checkout or a folder above it
+    (a worktree sits deeper); tests that need them skip when there are none."""
+    for folder in REPO.parents:
+        if (folder / "shared" / "maps").is_dir():
+            return folder / "shared" / "maps"
+    return REPO.parent / "shared" / "maps"
+
+
+SHARED_MAPS = _shared_maps()
+
+
+@pytest.fixture(scope="session")
+def carla_town():
+    """``carla_town("Town01")``: the path of a CARLA town's .xodr, or the test skips."""
+
+    def find(name: str) -> Path:
+        path = SHARED_MAPS / f"{name}.xodr"
+        if not path.is_file():
+            pytest.skip(f"CARLA town {name} not in {SHARED_MAPS}")
+        return path
+
+    return find
 
 
 @pytest.fixture(scope="session")

@@ -67,10 +67,10 @@ from sim.carla.convert import (
 )
 from sim.carla.server import CarlaServer
 from sim.placement import (
-    NPC_PATH_M,
     PAINTS,
     check_route,
     crossing_path,
+    plan_ego_route,
     pose_at,
     scenario_signs,
     triggered,
@@ -503,12 +503,10 @@ class CarlaWorld:
     def _spawn_ego(self) -> None:
         rm, ego_cfg = self.road_map, self.scenario.ego
         start_wp = waypoint_at(rm, ego_cfg.start, "ego.start", carla.LaneType.Driving)
-        if ego_cfg.route is not None:
-            goal_wp = waypoint_at(rm, ego_cfg.route.goal, "ego.route.goal", carla.LaneType.Driving)
-            route = RoutePlanner(rm.carla_map).plan(start_wp, goal_wp, "ego.route.goal")
-        else:
-            route = random_lane_walk(start_wp, NPC_PATH_M, self.rng)
-        self.route = LanePath.from_waypoints(route)
+        planner = RoutePlanner(rm.carla_map)
+        self.route = LanePath.from_waypoints(
+            plan_ego_route(rm, planner, ego_cfg, start_wp, self.rng)
+        )
         bp = vehicle_blueprint(self._library, ego_cfg.model, tuple(PAINTS[1]), "hero")
         pose = pose_at(start_wp, ego_cfg.start)
         self.ego = self._spawn(bp, pose_to_transform(pose, SPAWN_LIFT_M), "ego.start", "the ego")

@@ -45,6 +45,7 @@ from sim.placement import (
     check_clear_of_ego,
     check_route,
     crossing_path,
+    plan_ego_route,
     pose_at,
     scenario_signs,
     triggered,
@@ -192,11 +193,7 @@ class EmbeddedWorld:
         rm = st.road_map
         ego_cfg = self.scenario.ego
         start_wp = waypoint_at(rm, ego_cfg.start, "ego.start", carla.LaneType.Driving)
-        if ego_cfg.route is not None:
-            goal_wp = waypoint_at(rm, ego_cfg.route.goal, "ego.route.goal", carla.LaneType.Driving)
-            route = st.planner.plan(start_wp, goal_wp, "ego.route.goal")
-        else:
-            route = random_lane_walk(start_wp, NPC_PATH_M, self.rng)
+        route = plan_ego_route(rm, st.planner, ego_cfg, start_wp, self.rng)
         self.route = LanePath.from_waypoints(route)
         pose = pose_at(start_wp, ego_cfg.start)
         speed = kmh_to_mps(ego_cfg.speed_kmh)
