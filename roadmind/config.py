@@ -88,9 +88,14 @@ def load_yaml_text(text: str, source: str) -> Any:
 MAX_YAML_BYTES = 4 * 1024 * 1024  # a configuration file; the project's largest is 20 kB
 
 
+_BOMS: tuple[tuple[bytes, str], ...] = ((b"\xff\xfe\0\0", "utf-32"), (b"\0\0\xfe\xff", "utf-32"))
+_BOMS += ((b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"), (b"\xef\xbb\xbf", "utf-8-sig"))
+
+
 def read_text_file(path: Path, what: str = "file") -> str:
-    """A text file's content; ConfigError for a missing, unreadable, binary or
-    non-UTF-8 file (UTF-16 named as such), so no loader shows a traceback for one."""
+    """A text file's content; ConfigError for a missing, unreadable, oversized or binary
+    file, so no loader shows a traceback for one. UTF-8, or UTF-16/32 with a byte order
+    mark (what Windows editors write); the size is checked before reading."""
     if path.is_dir():
         raise ConfigError(f"{path}: is a folder, not a {what}")
     if not path.is_file():
@@ -105,16 +110,21 @@ def read_text_file(path: Path, what: str = "file") -> str:
         data = path.read_bytes()
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read the {what}: {exc.strerror or exc}") from None
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise ConfigError(f"{path}: the {what} is UTF-16 text; save it as UTF-8")
+    encoding = next((enc for bom, enc in _BOMS if data.startswith(bom)), "utf-8")
+    if encoding == "utf-8" and b"\0" in data:
+        raise ConfigError(
+            f"{path}: a binary file (or UTF-16 without a byte order mark), not text; "
+            f"a {what} is UTF-8 text"
+        )
     try:
-        text = data.decode("utf-8")
+        text = data.decode(encoding)
     except UnicodeDecodeError as exc:
         raise ConfigError(
-            f"{path}: not a UTF-8 text {what} (byte {exc.start} is not UTF-8; a binary file?)"
+            f"{path}: not {encoding.upper().removesuffix('-SIG')} text "
+            f"(byte {exc.start} is not valid); save it as UTF-8"
         ) from None
-    if "\x00" in text:
-        raise ConfigError(f"{path}: not a text {what} (it holds NUL bytes; a binary file?)")
+    if "\0" in text:
+        raise ConfigError(f"{path}: a binary file, not text")
     return text
 
 

@@ -57,11 +57,6 @@ def test_an_oversized_file_is_refused_by_its_size_unread(tmp_path: Path) -> None
         read_yaml(path)
 
 
-def test_a_folder_is_not_a_file(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="file not found"):
-        read_yaml(tmp_path)
-
-
 def test_an_unknown_key_with_brackets_is_named(tmp_path: Path) -> None:
     """pydantic's union tags hold '[': a user's key that does too is still reported."""
     from sim.rig import load_rig
