@@ -88,8 +88,8 @@ def test_drive_out_under_a_file(capsys: pytest.CaptureFixture[str], tmp_path: Pa
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        ("name: x\n".encode("utf-16"), "the file is UTF-16 text; save it as UTF-8"),
-        (bytes(range(256)), "not a UTF-8 text file"),
+        ("name: x\n".encode("utf-16-le"), "a binary file (or UTF-16 without a byte order mark)"),
+        (bytes(range(256)), "a binary file (or UTF-16 without a byte order mark)"),
     ],
 )
 def test_binary_or_utf16_scenario(
@@ -110,7 +110,7 @@ def test_a_binary_lidar_config_is_named_not_the_scan(
     scan.write_bytes(b"")  # never read: the config is checked first
     out = str(tmp_path / "bev.png")
     err = _user_error(capsys, "lidar", str(scan), "--out", out, "--config", str(config))
-    assert err.startswith(f"roadmind: error: {config}: not a UTF-8 text file")
+    assert err.startswith(f"roadmind: error: {config}: a binary file")
 
 
 def test_an_output_the_system_refuses_is_one_line(
