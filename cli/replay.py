@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from cli.common import finite_float, output_folder
+from cli.common import SCENARIO_HELP, add_rig, finite_float, output_folder, positive_int
 from roadmind.errors import UserError
 
 
@@ -70,7 +70,37 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 
 def _replay_kitti(args: argparse.Namespace, folder: Path) -> int:
-    raise UserError("KITTI replay is not implemented yet")
+    from loop.kitti import replay_kitti
+    from loop.run_folder import fresh_run_dir
+
+    default = Path("runs") / f"{time.strftime('%Y%m%d-%H%M%S')}_kitti"
+    out = output_folder(Path(args.out) if args.out else fresh_run_dir(default))
+    report = replay_kitti(folder, out)
+    if "vehicle" not in report:
+        print(f"{report['frames']} KITTI frames (no label_2/: not scored) -> {out}/")
+        return 0
+    parts = []
+    for cls in ("vehicle", "pedestrian"):
+        bands = report[cls]
+        assert isinstance(bands, dict)
+        tp = sum(b["tp"] for b in bands.values())
+        gt = tp + sum(b["fn"] for b in bands.values())
+        fp = sum(b["fp"] for b in bands.values())
+        parts.append(f"{cls} {tp}/{gt} found, {fp} false")
+    print(f"{report['frames']} KITTI frames: {', '.join(parts)} (BEV <= 2 m) -> {out}/")
+    return 0
+
+
+def cmd_export_kitti(args: argparse.Namespace) -> int:
+    from cli.common import load_rig_arg
+    from loop.kitti import export_kitti
+    from sim.scenario import load_scenario
+
+    out = output_folder(Path(args.out))
+    scenario = load_scenario(args.scenario)
+    n = export_kitti(scenario, out, args.frames, args.stride, load_rig_arg(args.rig))
+    print(f"{n} KITTI frames of {scenario.name} -> {out}/ (velodyne, image_2, calib, label_2)")
+    return 0
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -115,3 +145,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--no-video", action="store_true", help="skip video.mp4 (faster)")
     p.set_defaults(func=cmd_replay)
+
+    export = sub.add_parser("export", help="write embedded-world frames in other layouts")
+    formats = export.add_subparsers(dest="format", required=True)
+    k = formats.add_parser(
+        "kitti", help="embedded-world frames as a KITTI object folder, with labels"
+    )
+    k.add_argument("--scenario", default="default", help=SCENARIO_HELP)
+    add_rig(k)
+    k.add_argument("--frames", type=positive_int, default=20, help="frames to write (default 20)")
+    k.add_argument(
+        "--stride", type=positive_int, default=5, help="one LiDAR frame in N (default 5)"
+    )
+    k.add_argument("--out", required=True, help="the KITTI folder (frames are numbered on)")
+    k.set_defaults(func=cmd_export_kitti)
