@@ -19,7 +19,6 @@ from sim.replay.kitti import frame_ids, read_frame
 from sim.scenario import load_scenario
 
 
-
 def _real_kitti() -> Path:
     for folder in Path(__file__).resolve().parents:
         if (folder / "shared" / "realdata" / "kitti" / "velodyne").is_dir():
