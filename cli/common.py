@@ -57,6 +57,14 @@ def nonnegative_int(text: str) -> int:
     return value
 
 
+def positive_int(text: str) -> int:
+    """argparse type: a whole number above 0."""
+    value = nonnegative_int(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
 def seed_int(text: str) -> int:
     """argparse type: a seed, 0 to 2**32 - 1 (CARLA's seeds are unsigned 32-bit)."""
     value = nonnegative_int(text)

@@ -55,6 +55,7 @@ def cmd_drive(args: argparse.Namespace) -> int:
         carla=CarlaServer(host=args.host, port=args.port, town=args.town, tm_port=args.tm_port),
         overwrite=args.overwrite,
         route_file=route,
+        log=not args.no_log,
     )
     # Ctrl-C, SIGTERM and SIGHUP stop alike; after the loop none cuts the run folder, the
     # summary line or the exit short (loop/stop_signals.py)
@@ -126,6 +127,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--seed", type=seed_int, default=None, help="override the scenario's seed (0 to 2^32-1)"
     )
     p.add_argument("--no-video", action="store_true", help="skip video.mp4 (faster)")
+    p.add_argument(
+        "--no-log",
+        action="store_true",
+        help="skip log.mcap (the sensor log that Foxglove opens and `roadmind replay` reads)",
+    )
     p.add_argument(
         "--backend",
         choices=["embedded", "carla"],  # loop.worlds.WORLDS; listed so --help stays light

@@ -8,7 +8,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from cli import bench, drive, lidar, read, render, scene, train
+from cli import bench, drive, lidar, read, render, replay, scene, train
 from cli import eval as eval_cmds
 from roadmind.errors import UserError
 from roadmind.resources import MAPS_DIR_ENV
@@ -18,7 +18,8 @@ MAPS_DIR_HELP = (
     f"${MAPS_DIR_ENV} (which may list several, separated by {os.pathsep!r})"
 )
 
-GROUPS = (render, drive, scene, read, train, bench, lidar, eval_cmds)  # the order --help lists
+# the order --help lists
+GROUPS = (render, drive, replay, scene, read, train, bench, lidar, eval_cmds)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -48,12 +48,14 @@ from roadmind.rates import PHYSICS_HZ
 from roadmind.serialize import to_dict
 from sim.carla.server import CarlaServer
 from sim.leaderboard_routes import LeaderboardRoute, route_timeout_s
+from sim.replay.source import ReplaySource
 from sim.rig import RigConfig
 from sim.scenario import Scenario
 from sim.world import World
 
 if TYPE_CHECKING:
     from report.run_report import BevLayers, Inset
+    from sim.replay.log_writer import SensorLogWriter
 
 STOPPED_AT_GOAL_MPS = 0.1
 CHECKPOINT_STEPS = PHYSICS_HZ  # metrics.json while driving: every simulated second
@@ -71,6 +73,8 @@ class DriveOptions:
     carla: CarlaServer = field(default_factory=CarlaServer)  # for backend "carla"
     overwrite: bool = False  # replace an earlier run's outputs in the folder (else refuse)
     route_file: LeaderboardRoute | None = None  # a Leaderboard route the scenario drives
+    log: bool = True  # write log.mcap (the sensor log replay reads)
+    replay: ReplaySource | None = None  # for backend "replay": the log played
 
 
 @dataclass
@@ -100,7 +104,7 @@ def drive(
     after the drive is not cut short either); default: the drive's own, for the drive."""
     options = options or DriveOptions()
     steps = scenario_steps(scenario, options.duration_s)
-    world_options = WorldOptions(options.rig, options.carla)
+    world_options = WorldOptions(options.rig, options.carla, options.replay)
     # claimed first: a folder in use is refused before minutes of world building
     folder = claim_run_folder(out_dir, options.overwrite)
     try:
@@ -124,6 +128,9 @@ def drive(
         timed_out = False
         _write_config(out_dir, scenario, options, world.rig)
         recorder = _Recorder(out_dir, options, scenario.name, run.perceive)
+        if options.log:
+            recorder.start_log(scenario, options, world)
+        scores = _PerceptionScores() if isinstance(run.perceive, PerceptionStack) else None
         start = time.perf_counter()
         interrupted = finished = False
         decision_ms: list[float] = []
@@ -150,6 +157,10 @@ def drive(
                 ],
                 map_problems=list(context.problems),
             )
+            if recorder.log is not None:
+                out["log"] = recorder.log_summary()
+            if complete and scores is not None:
+                out["perception_scores"] = scores.report(scenario.name)
             if options.route_file is not None:
                 out["leaderboard_route"] = _route_summary(
                     options.route_file, route_length_m, timeout_s, timed_out
@@ -163,6 +174,8 @@ def drive(
                 decision_ms.append(s.decision_ms)
                 _update_metrics(metrics, frame, step)
                 recorder.record(frame, s.scene, step, metrics.limit_mps, context)
+                if scores is not None:
+                    scores.add(frame, s.scene, scenario.name)
                 if bar is not None:
                     bar.update()
                 if metrics.route_completion >= 1.0 and frame.ego.speed_mps < STOPPED_AT_GOAL_MPS:
@@ -193,6 +206,32 @@ def drive(
         decision_ms,
         stop.signum if interrupted else None,  # one after the loop changes nothing
     )
+
+
+class _PerceptionScores:
+    """The stack's fused scenes on LiDAR frames against the frames' ground truth
+    (``evaluation/fusion.py``): every scan frame counts for tracking and detection."""
+
+    def __init__(self) -> None:
+        from evaluation.fusion import TrackingTally
+
+        self.records: list = []
+        self.tracking = TrackingTally()
+
+    def add(self, frame: SensorFrame, scene: BevScene, scenario: str) -> None:
+        from evaluation.fusion import frame_record
+
+        if frame.lidars and frame.ground_truth is not None:
+            record = frame_record(frame, scene)
+            self.tracking.add(record, scenario)
+            self.records.append(record)
+
+    def report(self, scenario: str) -> dict[str, object]:
+        from evaluation.fusion import score
+
+        if not self.records:
+            return {"scored_frames": 0}
+        return {"scored_frames": len(self.records), **score(self.records, self.tracking)}
 
 
 def _route_summary(
@@ -260,6 +299,19 @@ def _write_config(out: Path, scenario: Scenario, options: DriveOptions, rig: Rig
             "duration_s": options.duration_s or scenario.duration_s,
             "physics_hz": PHYSICS_HZ,
             "video_fps": options.video_fps if options.video else None,
+            "log": options.log,
+            **(
+                {
+                    "replay": {
+                        "log": str(options.replay.path),
+                        "from_s": options.replay.from_s,
+                        "to_s": options.replay.to_s,
+                        "realtime": options.replay.realtime,
+                    }
+                }
+                if options.replay is not None
+                else {}
+            ),
         },
         "rig": rig.model_dump(mode="json"),
     }
@@ -287,6 +339,35 @@ class _Recorder:
         self.series: dict[str, list] = {k: [] for k in ("t", "v", "limit", "target", "action")}
         self.steps = 0  # lines written to decisions.jsonl
         self.insets: dict[tuple, Inset] = {}
+        self.log: SensorLogWriter | None = None
+        self.log_ms: list[float] = []
+
+    def start_log(self, scenario: Scenario, options: DriveOptions, world: World) -> None:
+        """log.mcap and its header: what replay rebuilds the drive from."""
+        from sim.replay.log_format import LOG_NAME, drive_map_to_dict
+        from sim.replay.log_writer import SensorLogWriter
+
+        self.log = SensorLogWriter(self.out / LOG_NAME)
+        self.log.write_run(
+            {
+                "scenario": scenario.model_dump(mode="json"),
+                "rig": world.rig.model_dump(mode="json"),
+                "backend": options.backend,
+                "perception": options.perception,
+                "drive_map": drive_map_to_dict(world.drive_map()),
+            }
+        )
+
+    def log_summary(self) -> dict[str, object]:
+        assert self.log is not None
+        ms = np.array(self.log_ms) if self.log_ms else np.zeros(1)
+        return {
+            "file": self.log.path.name,
+            "frames": self.log.frames,
+            "mb": round(self.log.path.stat().st_size / 1e6, 2),
+            "write_ms_mean": round(float(ms.mean()), 2),
+            "write_ms_p95": round(float(np.percentile(ms, 95)), 2),
+        }
 
     def record(
         self,
@@ -309,6 +390,10 @@ class _Recorder:
         }
         _write_all(self.decisions, (json.dumps(line) + "\n").encode())
         self.steps += 1
+        if self.log is not None:
+            t0 = time.perf_counter()
+            self.log.write_frame(frame, scene, decision, step.control)
+            self.log_ms.append((time.perf_counter() - t0) * 1000.0)
         for key, value in zip(
             ("t", "v", "limit", "target", "action"),
             (
@@ -397,10 +482,13 @@ class _Recorder:
         write_text_atomic(self.out / "metrics.json", json.dumps(summary, indent=1) + "\n")
 
     def close(self, summary: dict[str, object]) -> None:
-        """The final files, small ones first: metrics, timeline, then the video."""
+        """The final files, small ones first: metrics, timeline, then the video; the log's
+        summary (index) first of all."""
         if self.decisions is not None:
             os.close(self.decisions)
             self.decisions = None
+        if self.log is not None:
+            self.log.close()
         self.write_metrics(summary)
         try:
             self._timeline(summary)

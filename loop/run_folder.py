@@ -27,7 +27,14 @@ except ImportError:  # Windows: no flock; the outputs check below still holds
 
 LOCK_NAME = ".roadmind.lock"
 # everything a drive writes into its folder
-RUN_OUTPUTS = ("config.yaml", "decisions.jsonl", "metrics.json", "timeline.png", "video.mp4")
+RUN_OUTPUTS = (
+    "config.yaml",
+    "decisions.jsonl",
+    "metrics.json",
+    "timeline.png",
+    "video.mp4",
+    "log.mcap",
+)
 
 
 class RunFolder:

@@ -1,5 +1,5 @@
 """The worlds a drive can happen in, by name: a plain dict of factories, no registry.
-The CARLA one is imported only when picked."""
+The CARLA and replay ones are imported only when picked."""
 
 from __future__ import annotations
 
@@ -7,17 +7,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sim.carla.server import CarlaServer
+from sim.replay.source import ReplaySource
 from sim.rig import RigConfig
 from sim.world import World
 
 
 @dataclass(frozen=True)
 class WorldOptions:
-    """What building a world needs: the rig (None: the scenario's) and, for CARLA, the
-    server."""
+    """What building a world needs: the rig (None: the scenario's), for CARLA the
+    server, for replay the log."""
 
     rig: RigConfig | None = None
     carla: CarlaServer = field(default_factory=CarlaServer)
+    replay: ReplaySource | None = None
 
 
 def _embedded(options: WorldOptions) -> World:
@@ -32,4 +34,16 @@ def _carla(options: WorldOptions) -> World:
     return CarlaWorld(options.rig, options.carla)
 
 
-WORLDS: dict[str, Callable[[WorldOptions], World]] = {"embedded": _embedded, "carla": _carla}
+def _replay(options: WorldOptions) -> World:
+    from sim.replay.world import ReplayWorld
+
+    if options.replay is None:
+        raise ValueError("the replay world needs a log (WorldOptions.replay)")
+    return ReplayWorld(options.replay)
+
+
+WORLDS: dict[str, Callable[[WorldOptions], World]] = {
+    "embedded": _embedded,
+    "carla": _carla,
+    "replay": _replay,
+}

@@ -58,6 +58,9 @@ def _build(tp: Any, data: Any) -> Any:
         if len(args) == 2 and args[1] is Ellipsis:
             return tuple(_build(args[0], v) for v in data)
         return tuple(_build(a, v) for a, v in zip(args, data, strict=True))
+    if origin is list:
+        (item_t,) = typing.get_args(tp)
+        return [_build(item_t, v) for v in data]
     if origin is dict:
         key_t, val_t = typing.get_args(tp)
         return {_build(key_t, k): _build(val_t, v) for k, v in data.items()}

@@ -15,6 +15,7 @@ import av
 import pytest
 
 from cli.main import main
+from sim.replay.log_reader import LogReader
 
 REPO = Path(__file__).resolve().parents[2]
 # one small camera, no LiDAR: the oracle drives, the camera feeds the video
@@ -76,6 +77,8 @@ def _check_stopped_run(out: Path, steps: int) -> dict:
     # every second step, at 10 fps; the stop may land while the step's frame is drawn
     assert (steps + 1) // 2 - 1 <= _frames(out / "video.mp4") <= (steps + 1) // 2
     assert not [p for p in out.iterdir() if p.name.endswith(".tmp")]
+    with LogReader(out / "log.mcap") as log:  # closed properly: every frame, no break
+        assert sum(1 for _ in log.frames()) == steps and log.broke is None
     return metrics
 
 
@@ -140,6 +143,17 @@ def test_sigkill_leaves_a_playable_prefix_and_recent_metrics(
     assert metrics["complete"] is False and metrics["steps"] % 20 == 0
     assert len(lines) - 20 <= metrics["steps"] <= len(lines)
     assert 20 <= _frames(out / "video.mp4") <= (len(lines) + 1) // 2
+    # the log: every frame up to the kill (it is written just after its decisions line)
+    with LogReader(out / "log.mcap") as log:
+        logged = sum(1 for _ in log.frames())
+        assert len(lines) - 1 <= logged <= len(lines)
+        assert log.broke is not None and log.broke.offset == log.size
+    # ...which replays, decision for decision (the oracle reads the logged truth)
+    replayed = tmp_path / "replayed"
+    argv = ["replay", str(out), "--perception", "oracle", "--out", str(replayed), "--no-video"]
+    assert main(argv) == 0
+    assert f"log breaks at byte {log.size} of {log.size}" in capsys.readouterr().err
+    assert _lines(replayed) == lines[:logged]
     # the killed run's folder: refused as it is, cleared with --overwrite (the lock died)
     assert main(["drive", "--scenario", "stop_sign", "--out", str(out)]) == 2
     assert "holds an earlier run" in capsys.readouterr().err
@@ -147,3 +161,7 @@ def test_sigkill_leaves_a_playable_prefix_and_recent_metrics(
     assert main([*argv, "--duration-s", "0.5", "--no-video", "--rig", str(rig)]) == 0
     assert not (out / "video.mp4").exists()  # the old one went: no mixed runs
     assert len(_lines(out)) == 10
+    with LogReader(out / "log.mcap") as log:  # the new drive's log, not the killed one
+        assert sum(1 for _ in log.frames()) == 10 and log.broke is None
+    assert main([*argv, "--duration-s", "0.5", "--no-video", "--rig", str(rig), "--no-log"]) == 0
+    assert not (out / "log.mcap").exists()
