@@ -123,6 +123,8 @@ def drive(
         world, agent = run.world, run.agent
         context = agent.context
         metrics = driving_metrics(world, agent)
+        if options.route_file is not None:  # scored by the Leaderboard of the file's layout
+            metrics.version = options.route_file.version
         route_length_m = world.drive_map().route.length_m
         timeout_s = route_timeout_s(route_length_m) if options.route_file is not None else None
         timed_out = False
@@ -181,6 +183,8 @@ def drive(
                 if metrics.route_completion >= 1.0 and frame.ego.speed_mps < STOPPED_AT_GOAL_MPS:
                     finished = True
                     break
+                if metrics.route_end is not None:
+                    break  # route deviation or agent blocked: the Leaderboard ends the route
                 if timeout_s is not None and frame.timestamp_s > timeout_s:
                     timed_out = True  # the Leaderboard's route timeout
                     break
@@ -257,14 +261,16 @@ def _route_summary(
 
 def driving_metrics(world: World, agent: Agent) -> DrivingMetrics:
     """The scorer of a drive on a world just reset: the law along the route (from the
-    truth, not the car's reading of it), the start clock, the car's size and the poles
-    it may hit."""
+    truth, not the car's reading of it), the start clock, the car's size, the poles
+    it may hit, and the map and route the Leaderboard's route criteria judge against."""
     drive_map = world.drive_map()
     metrics = DrivingMetrics(
         route_law(drive_map.carla_map, drive_map.route, drive_map.signs, world.scenario),
         agent.start_clock,
         drive_map.ego_extent_m.copy(),
         drive_map.poles_xy,
+        carla_map=drive_map.carla_map,
+        route=drive_map.route,
     )
     return metrics
 

@@ -251,8 +251,9 @@ class GroundTruth:
     """Everything the world knows at one frame; boxes_2d keyed by camera name.
 
     collisions and lane_invasions come from collision and lane-invasion sensors on the
-    ego (CARLA): events of this frame, lane invasions as the crossed marking types.
-    None where the world has no such sensor (the embedded world judges contact by
+    ego: events of this frame, lane invasions as the crossed marking types (joined by
+    ``+``; CARLA's sensor, or the embedded world's copy of it). None where the world has
+    no such sensor (the embedded world has no collision sensor: it judges contact by
     footprints).
     """
 

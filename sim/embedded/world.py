@@ -30,6 +30,7 @@ from roadmind.units import kmh_to_mps
 from sim.embedded.actors import CLOTHES, Body, EgoCar, NpcCar, Walker
 from sim.embedded.ground_truth import GtObject, boxes_2d
 from sim.embedded.lane_driver import LaneDriver, Obstacle
+from sim.embedded.lane_invasion import LaneInvasionSensor
 from sim.embedded.render import props, road_mesh
 from sim.embedded.render.camera import Camera
 from sim.embedded.render.lidar import Lidar
@@ -185,6 +186,10 @@ class EmbeddedWorld:
         self.frame_id = 0
         self.time_s = 0.0
         self._spawn()
+        self.lane_invasion = LaneInvasionSensor(
+            self.static.road_map.carla_map, self.ego.body.extent_m
+        )
+        self._invasions = self.lane_invasion.tick(self.ego.pose)
         return self._observe()
 
     def _spawn(self) -> None:
@@ -313,6 +318,7 @@ class EmbeddedWorld:
         self._move_npcs(dt, states)
         for walker in self.walkers:
             walker.advance(dt, self.time_s, self.ego.xy)
+        self._invasions = self.lane_invasion.tick(self.ego.pose)
         return self._observe()
 
     def _move_npcs(self, dt: float, states: dict[int, LightState]) -> None:
@@ -389,6 +395,7 @@ class EmbeddedWorld:
                 boxes,
                 tuple(s.truth() for s in st.signs),
                 tuple(lt.truth(states[lt.light_id]) for lt in st.lights),
+                lane_invasions=self._invasions,
             )
         e = self.ego.state
         ego = EgoState(self.ego.pose, e.speed_mps, e.accel_mps2, e.yaw_rate_rps, e.steer_rad)

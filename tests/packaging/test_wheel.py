@@ -25,7 +25,11 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 DATA = ("configs", "models")
 MODEL_FILES = (  # what models/ ships
-    "*/*.pt", "*/*.safetensors", "*/reader.json", "*/recipe.yaml", "*/training.json",
+    "*/*.pt",
+    "*/*.safetensors",
+    "*/reader.json",
+    "*/recipe.yaml",
+    "*/training.json",
 )
 
 
