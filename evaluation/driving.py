@@ -45,6 +45,7 @@ from roadmind.clock import Clock
 from roadmind.frames import Pose
 from roadmind.messages import ActorTruth, CollisionTruth, LightState, ObjectClass
 from roadmind.units import mps_to_kmh
+from sim.placement import footprint, footprints_overlap
 
 __all__ = ["PENALTY", "DrivingMetrics", "Infraction", "InfractionEvent"]
 
@@ -245,10 +246,10 @@ class DrivingMetrics:
     def _collisions(
         self, time_s: float, ego_pose: Pose, front: float, actors: tuple[ActorTruth, ...]
     ) -> None:
-        ego_box = _footprint(ego_pose, self.ego_extent_m)
+        ego_box = footprint(ego_pose, self.ego_extent_m)
         touching = set()
         for actor in actors:
-            if _overlap(ego_box, _footprint(actor.pose, actor.extent_m)):
+            if footprints_overlap(ego_box, footprint(actor.pose, actor.extent_m)):
                 touching.add(actor.actor_id)
                 if actor.actor_id not in self._touching:  # once per contact
                     kind = (
@@ -441,27 +442,6 @@ def _event_dict(e: InfractionEvent) -> dict[str, object]:
 def _formula(value: float, how: str) -> str:
     share = "(1 - pct/100)" if how == "decreases" else "pct/100"
     return f"x (1 - {1 - value:g} {share})"
-
-
-def _footprint(pose: Pose, extent_m: np.ndarray) -> np.ndarray:
-    """(4, 2) corners of a box's bird's-eye footprint in the world."""
-    c, s = math.cos(pose.yaw_rad), math.sin(pose.yaw_rad)
-    ex, ey = float(extent_m[0]), float(extent_m[1])
-    local = np.array([[ex, ey], [ex, -ey], [-ex, -ey], [-ex, ey]])
-    rot = np.array([[c, -s], [s, c]])
-    return local @ rot.T + np.array([pose.x_m, pose.y_m])
-
-
-def _overlap(a: np.ndarray, b: np.ndarray) -> bool:
-    """Separating-axis test of two convex quadrilaterals."""
-    for poly in (a, b):
-        for i in range(4):
-            edge = poly[(i + 1) % 4] - poly[i]
-            axis = np.array([-edge[1], edge[0]])
-            pa, pb = a @ axis, b @ axis
-            if pa.max() < pb.min() or pb.max() < pa.min():
-                return False
-    return True
 
 
 def _point_in_box(point: np.ndarray, box: np.ndarray, radius_m: float) -> bool:
