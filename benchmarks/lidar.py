@@ -62,7 +62,7 @@ def bench_lidar(
                     "scan": name,
                     "method": method,
                     "points_in": result.counts["points_in"],
-                    "after_downsample": result.counts["after_downsample"],
+                    "after_crop": result.counts["after_crop"],
                     "non_ground": result.counts["non_ground"],
                     "objects": len(result.objects),
                     **timing_ms(ms),
@@ -72,7 +72,7 @@ def bench_lidar(
     target = [float(r["mean_ms"]) for r in runs if r["scan"] == "32x1024"]
     return {
         "benchmark": "lidar",
-        "what": "LidarPipeline.run: crop, voxel downsample, ground, clustering, boxes",
+        "what": "LidarPipeline.run: crop, ground, clustering, boxes",
         "scenario": scenario_name,
         "reps": repeats,
         "voxel_m": base.crop.voxel_m,

@@ -199,7 +199,7 @@ def test_cli_lidar_writes_png_and_summary(frames, tmp_path, capsys):
     assert main(args) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["objects_by_class"]["vehicle"] == 1
-    assert summary["ground"] > 0 and summary["after_downsample"] < summary["points_in"]
+    assert summary["ground"] > 0 and summary["after_crop"] <= summary["points_in"]
     image = np.asarray(Image.open(out))
     assert image.shape == (800, 800, 3) and len(np.unique(image.reshape(-1, 3), axis=0)) > 10
 
