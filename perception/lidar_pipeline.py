@@ -47,8 +47,7 @@ from typing import Any, Literal
 import numpy as np
 import open3d as o3d
 from pydantic import Field, model_validator
-from scipy import ndimage, sparse
-from scipy.sparse.csgraph import connected_components
+from scipy import ndimage
 
 from roadmind.config import StrictModel, load_model
 from roadmind.frames import Pose
@@ -57,6 +56,10 @@ from roadmind.resources import configs_dir
 
 DEFAULT_CONFIG_PATH = configs_dir() / "perception" / "lidar.yaml"
 ANGLE_STEP_RAD = math.radians(2.0)  # box orientation search step (yaw error <= 1 deg)
+CLOSENESS_M = 0.05  # box fitting: points this near an edge count as on it (range noise)
+L_SHAPE_MIN_M = 1.3  # shorter clusters get the smallest rectangle, longer ones the L-shape
+POLE_MIN_RETURNS = 2  # a post's lower half: returns of two rings at least, one above
+# the other (one or two returns of a far object say nothing of its width)
 RANSAC_TRIES = 48  # line hypotheses per long cluster
 MAX_SPLIT_ROUNDS = 4  # lines taken out of one cluster at most
 
@@ -85,6 +88,10 @@ class GroundConfig(StrictModel):
     height_m: float = Field(0.25, gt=0.0)  # points this close above the local ground are ground
     # patchwork: a point of a bin's ground plane within this distance [m] (Patchwork++'s th_dist)
     plane_tolerance_m: float = Field(0.125, gt=0.0)
+    # patchwork: a near ring's plane whose mean lies higher than this above the ground under
+    # the sensor is not ground (rings 1-4 of Patchwork++'s concentric zones; the values of
+    # the Patchwork paper, Lim et al. 2021): a car's roof beside the ego is not road
+    max_rise_m: list[float] = Field(default_factory=lambda: [0.523, 0.746, 0.879, 1.125])
     window_m: float = Field(24.0, gt=0.0)  # opening: wider than any road user
     cell_tolerance_m: float = Field(0.15, ge=0.0)  # opening: a cell's own lowest point is
     # ground if this close to the opened surface (keeps sidewalk cells at their own height)
@@ -93,9 +100,6 @@ class GroundConfig(StrictModel):
 class ClusterConfig(StrictModel):
     method: Literal["grid", "dbscan"] = "grid"
     grid_cell_m: float = Field(0.3, gt=0.0)  # occupancy cell; 8-connected cells join
-    max_step_m: float = Field(0.6, gt=0.0)  # grid: neighbouring cells join when their tops
-    # differ by at most this: more than a car's own steps (bonnet to roof over 0.3 m),
-    # less than a car's side below a wall, fence or façade
     dbscan_eps_m: float = Field(0.5, gt=0.0)  # neighbour radius in the bird's-eye plane
     dbscan_min_points: int = Field(2, ge=1)
     warp_from_m: float = Field(0.0, ge=0.0)  # beyond this range, cluster in a plane
@@ -109,10 +113,11 @@ class ClusterConfig(StrictModel):
 
 
 class SizeRange(StrictModel):
-    """Bird's-eye long side and height above ground [m] of a class."""
+    """Bird's-eye long side, short side and height above ground [m] of a class."""
 
     min_length_m: float = Field(ge=0.0)
     max_length_m: float = Field(gt=0.0)
+    max_width_m: float = Field(gt=0.0)
     min_height_m: float = Field(ge=0.0)
     max_height_m: float = Field(gt=0.0)
 
@@ -135,12 +140,18 @@ class ObjectConfig(StrictModel):
     # cells: façade, tree or pole structure, not a road user
     porous_points_per_cell_m: float = Field(0.0, ge=0.0)  # points per occupied cell times
     # range below this: scattered returns (vegetation); 0 turns the rule off
+    # widths: no road vehicle is wider than 2.55-2.6 m (EU 96/53/EC, US 102 in) plus the
+    # fit's slack; a wider footprint is a building, a garage, a hedge or merged things.
+    # Heights: hardly anyone is taller than 2.1 m; sign posts are
     vehicle: SizeRange = SizeRange(
-        min_length_m=1.3, max_length_m=13.0, min_height_m=0.5, max_height_m=4.3
+        min_length_m=1.3, max_length_m=13.0, max_width_m=2.8, min_height_m=0.5, max_height_m=4.3
     )
     pedestrian: SizeRange = SizeRange(
-        min_length_m=0.2, max_length_m=1.2, min_height_m=0.9, max_height_m=2.3
+        min_length_m=0.2, max_length_m=1.2, max_width_m=1.2, min_height_m=0.9, max_height_m=2.1
     )
+    pole_max_width_m: float = Field(0.15, ge=0.0)  # lower half this narrow (one column) ...
+    pole_top_extra_m: float = Field(0.3, ge=0.0)  # ... and the upper half this much wider:
+    # a post carrying a sign or a lamp, not a person (legs and body are about as wide)
     vehicle_prior_length_m: float = Field(4.2, gt=0.0)  # box completion of partial views
     vehicle_prior_width_m: float = Field(1.8, gt=0.0)
     tall_vehicle_height_m: float = Field(2.6, gt=0.0)  # taller: truck or bus, longer prior
@@ -241,7 +252,6 @@ class LidarPipeline:
 
     def __init__(self, config: LidarPipelineConfig | None = None) -> None:
         self.config = config or LidarPipelineConfig()
-        self._patchwork: dict[float, Any] = {}  # one Patchwork++ per sensor height
 
     def detect(self, points_xyzi: np.ndarray, sensor_to_ego: Pose) -> tuple[LidarObject, ...]:
         return self.run(points_xyzi, sensor_to_ego).objects
@@ -282,15 +292,23 @@ class LidarPipeline:
         picked = np.flatnonzero(above)
         xy = warp_bev(xyz[picked, :2], sensor_xy, cfg.cluster.warp_from_m, cfg.cluster.warp_scale_m)
         if cfg.cluster.method == "grid":
-            labels[picked] = height_aware_clusters(xy, xyz[picked, :2], height[picked], cfg.cluster)
+            labels[picked] = wall_split_clusters(xy, xyz[picked, :2], cfg.cluster)
         else:
             labels[picked] = dbscan_clusters(xy, cfg.cluster)
         counts["clusters"] = int(labels.max()) + 1 if labels.size else 0
         ms["cluster"] = _lap(t2)
 
         t3 = time.perf_counter()
+        ring_gap = ring_gap_rad(points)
         objects = boxes_from_clusters(
-            xyz, ground_z, labels, sensor_xy, cfg.objects, cfg.crop.voxel_m, xyz[high, :2]
+            xyz,
+            ground_z,
+            labels,
+            sensor_xy,
+            cfg.objects,
+            cfg.crop.voxel_m,
+            xyz[high, :2],
+            ring_gap,
         )
         ms["boxes"] = _lap(t3)
         ms["total"] = _lap(t0)
@@ -300,29 +318,37 @@ class LidarPipeline:
         self, xyz: np.ndarray, sensor_to_ego: Pose, reach_m: float
     ) -> tuple[np.ndarray, np.ndarray]:
         """Patchwork++ on the ego-frame points about the sensor (z up, level), then a
-        local ground height per cell from its ground points."""
+        local ground height per cell from its ground points.
+
+        A fresh estimator per scan: Patchwork++ adapts its thresholds (and its idea of
+        the sensor's height) from the scans it has seen, so one instance would make a
+        scan's objects depend on the scans before it. The near rings' elevation limits
+        are fixed instead (``GroundConfig.max_rise_m``) and the temporal ground revert,
+        which turns flat patches rejected as too high back into ground, is off: near the
+        sensor a flat patch that high is a car's roof, not road."""
         cfg = self.config
         sensor = sensor_to_ego.translation
-        sensor_height = round(float(sensor[2]), 3)
-        pw = self._patchwork.get(sensor_height)
-        if pw is None:
-            import pypatchworkpp
-
-            params = pypatchworkpp.Parameters()
-            params.sensor_height = sensor_height
-            params.min_range = max(cfg.crop.min_range_m, 0.5)
-            params.max_range = reach_m
-            params.th_dist = cfg.ground.plane_tolerance_m
-            params.verbose = False
-            params.enable_RNR = False  # needs intensities on one scale; sensors differ
-            with _quiet_stdout():  # the library prints a line on construction
-                pw = pypatchworkpp.patchworkpp(params)
-            self._patchwork[sensor_height] = pw
         is_ground = np.zeros(xyz.shape[0], bool)
         if xyz.shape[0] == 0:
             return np.zeros(0), is_ground
-        local = xyz - sensor
-        pw.estimateGround(local)
+        import pypatchworkpp
+
+        sensor_height = float(sensor[2])
+        params = pypatchworkpp.Parameters()
+        params.sensor_height = sensor_height
+        params.min_range = max(cfg.crop.min_range_m, 0.5)
+        params.max_range = reach_m
+        params.th_dist = cfg.ground.plane_tolerance_m
+        params.verbose = False
+        params.enable_RNR = False  # needs intensities on one scale; sensors differ
+        params.enable_TGR = False
+        rise = cfg.ground.max_rise_m
+        params.num_rings_of_interest = len(rise)
+        params.elevation_thr = [r - sensor_height for r in rise]  # plane mean z, sensor frame
+        params.flatness_thr = [0.0] * len(rise)  # too high is too high, however flat
+        with _quiet_stdout():  # the library prints a line on construction
+            pw = pypatchworkpp.patchworkpp(params)
+        pw.estimateGround(xyz - sensor)
         is_ground[np.asarray(pw.getGroundIndices(), np.int64)] = True
         return local_ground(xyz, is_ground, sensor[:2], reach_m, cfg.ground.cell_m), is_ground
 
@@ -389,6 +415,31 @@ def warp_bev(xy: np.ndarray, sensor_xy: np.ndarray, from_m: float, scale_m: floa
     beyond = np.maximum(r - from_m, 0.0)
     warped = np.minimum(r, from_m) + scale_m * np.log1p(beyond / scale_m)
     return d * (warped / r)[:, None]
+
+
+def ring_gap_rad(points: np.ndarray, sample: int = 8) -> float:
+    """The sensor's typical vertical angle between neighbouring rings [rad], from the
+    scan: elevation angles of every ``sample``-th return binned at 0.05 degrees, runs of
+    occupied bins as rings, the median step between the rings' mean angles. 0 when the
+    scan shows fewer than two rings."""
+    pts = points[::sample, :3].astype(np.float64)
+    flat = np.hypot(pts[:, 0], pts[:, 1])
+    pts, flat = pts[flat > 1.0], flat[flat > 1.0]
+    if pts.shape[0] < 2:
+        return 0.0
+    elev = np.degrees(np.arctan2(pts[:, 2], flat))
+    lo = float(elev.min())
+    counts = np.bincount(((elev - lo) / 0.05).astype(np.int64))
+    occupied = counts >= max(2, pts.shape[0] // 5000)  # a ring, not a stray return
+    edges = np.diff(np.r_[0, occupied.astype(np.int8), 0])
+    first, last = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    if first.size < 2:
+        return 0.0
+    index = np.arange(counts.size)
+    centre = np.array(
+        [np.average(index[a:b], weights=counts[a:b]) for a, b in zip(first, last, strict=True)]
+    )
+    return math.radians(float(np.median(np.diff(centre))) * 0.05)
 
 
 def voxel_downsample(xyz: np.ndarray, voxel_m: float) -> np.ndarray:
@@ -469,98 +520,59 @@ def grid_clusters(xy: np.ndarray, cell_m: float) -> np.ndarray:
     return (grid[ij[:, 0], ij[:, 1]] - 1).astype(np.int32)
 
 
-NEIGHBOURS = ((0, 1), (1, 0), (1, 1), (1, -1))  # half of the 8-neighbourhood
+EIGHT = np.ones((3, 3), bool)  # 8-connected cells join
 
 
-def height_aware_clusters(
-    xy_warped: np.ndarray, xy_true: np.ndarray, height_m: np.ndarray, cfg: ClusterConfig
+def wall_split_clusters(
+    xy_warped: np.ndarray, xy_true: np.ndarray, cfg: ClusterConfig
 ) -> np.ndarray:
-    """(M,) int32 labels: cells of the (warped) bird's-eye grid join their 8 neighbours
-    when their tops (highest return above ground) differ by at most ``max_step_m``;
-    then clusters longer than ``split_length_m`` lose their straight thin runs (walls,
-    fences: ``split_walls``) and the rest is joined again. Points of a wall run: -1."""
+    """(M,) int32 labels: 8-connected components of the (warped) bird's-eye occupancy
+    grid, with straight thin runs taken out of the components longer than
+    ``split_length_m`` (walls, fences, kerbside façades) and the rest joined again.
+    Points of a wall run: -1.
+
+    In a long component, straight runs that long (RANSAC lines on the cells' true
+    centres, runs split at gaps over ``line_gap_m``) are wall, with every cell within
+    ``wall_band_m`` of the run (a wall's thickness, its pillars, the bushes along it);
+    the rest is labelled again and searched again. A car parked along a fence shows the
+    sensor its far side from the fence, a car's width away: it stays."""
     if xy_warped.shape[0] == 0:
         return np.zeros(0, np.int32)
     ij = np.floor((xy_warped - xy_warped.min(axis=0)) / cfg.grid_cell_m).astype(np.int64)
-    shape = tuple(ij.max(axis=0) + 3)
-    ij += 1  # a free border: shifted neighbours never wrap
-    flat = ij[:, 0] * shape[1] + ij[:, 1]
-    cells, point_cell = np.unique(flat, return_inverse=True)
-    top = np.full(cells.size, -np.inf)
-    np.maximum.at(top, point_cell, height_m)
+    shape = (int(ij[:, 0].max()) + 1, int(ij[:, 1].max()) + 1)
+    cells, point_cell = np.unique(ij[:, 0] * shape[1] + ij[:, 1], return_inverse=True)
+    ci, cj = np.divmod(cells, shape[1])
     # per cell: mean true xy (lines are straight only in the true plane)
     count = np.bincount(point_cell, minlength=cells.size).astype(np.float64)
     cxy = np.stack(
         [np.bincount(point_cell, xy_true[:, k], minlength=cells.size) / count for k in (0, 1)], 1
     )
-    index = np.full(shape[0] * shape[1], -1, np.int64)
-    index[cells] = np.arange(cells.size)
-    ci, cj = np.divmod(cells, shape[1])
-    rows, cols, steps = [], [], []
-    for di, dj in NEIGHBOURS:
-        other = index[(ci + di) * shape[1] + (cj + dj)]
-        ok = np.flatnonzero(other >= 0)
-        rows.append(ok)
-        cols.append(other[ok])
-        steps.append(np.abs(top[ok] - top[other[ok]]))
-    edges = (np.concatenate(rows), np.concatenate(cols))
-    step = np.concatenate(steps)
-    # walls first, on plain occupancy (a wall's top varies; its cells stay together) ...
     keep = np.ones(cells.size, bool)
-    walls = split_walls(_components(cells.size, edges, keep), cxy, edges, cfg)
-    # ... then the rest joins where the tops allow
-    near = step <= cfg.max_step_m
-    cell_label = _components(cells.size, (edges[0][near], edges[1][near]), walls)
-    return cell_label[point_cell].astype(np.int32)
-
-
-def _components(n: int, edges: tuple[np.ndarray, np.ndarray], keep: np.ndarray) -> np.ndarray:
-    """(n,) component of each kept node over the edges between kept nodes; -1 elsewhere."""
-    a, b = edges
-    ok = keep[a] & keep[b]
-    graph = sparse.coo_matrix((np.ones(int(ok.sum()), np.int8), (a[ok], b[ok])), shape=(n, n))
-    _, comp = connected_components(graph, directed=False)
-    out = np.full(n, -1, np.int64)
-    _, out[keep] = np.unique(comp[keep], return_inverse=True)
-    return out
-
-
-def split_walls(
-    cell_label: np.ndarray,
-    cxy: np.ndarray,
-    edges: tuple[np.ndarray, np.ndarray],
-    cfg: ClusterConfig,
-) -> np.ndarray:
-    """(n,) bool: cells that are not wall. In clusters longer than ``split_length_m``,
-    straight runs that long (RANSAC lines on the cell centres, runs split at gaps over
-    ``line_gap_m``) are wall, with every cell of the cluster within ``wall_band_m`` of
-    the run (a wall's thickness, its pillars, the bushes along it); the rest is joined
-    again and searched again. A car parked along a fence shows the sensor its far side
-    from the fence, a car's width away: it stays."""
-    keep = np.ones(cell_label.size, bool)
     rng = np.random.default_rng(0)  # deterministic: the same scan gives the same objects
-    for _ in range(MAX_SPLIT_ROUNDS):
+    for round_ in range(MAX_SPLIT_ROUNDS + 1):
+        occupied = np.zeros(shape, bool)
+        occupied[ci[keep], cj[keep]] = True
+        grid, n = ndimage.label(occupied, structure=EIGHT)
+        cell_label = np.where(keep, grid[ci, cj] - 1, -1)
+        if round_ == MAX_SPLIT_ROUNDS or n == 0:
+            break
+        kept = np.flatnonzero(keep)
+        lab = cell_label[kept]
+        lo = np.full((n, 2), np.inf)
+        hi = np.full((n, 2), -np.inf)
+        np.minimum.at(lo, lab, cxy[kept])
+        np.maximum.at(hi, lab, cxy[kept])
+        long = np.flatnonzero(np.hypot(*(hi - lo).T) >= cfg.split_length_m)
         found = False
-        order = np.argsort(cell_label, kind="stable")
-        lab = cell_label[order]
-        starts = np.flatnonzero(np.r_[True, lab[1:] != lab[:-1]])
-        ends = np.r_[starts[1:], lab.size]
-        for s, e in zip(starts, ends, strict=True):
-            if lab[s] < 0 or e - s < 4:
-                continue
-            members = order[s:e]
-            pts = cxy[members]
-            span = pts.max(axis=0) - pts.min(axis=0)
-            if math.hypot(*span) < cfg.split_length_m:
-                continue
-            wall = _wall_cells(pts, rng, cfg)
+        for k in long:
+            members = kept[lab == k]
+            wall = _wall_cells(cxy[members], rng, cfg)
             if wall is not None:
                 keep[members[wall]] = False
                 found = True
         if not found:
             break
-        cell_label = _components(cell_label.size, edges, keep)
-    return keep
+    return cell_label[point_cell].astype(np.int32)
 
 
 def _wall_cells(pts: np.ndarray, rng: np.random.Generator, cfg: ClusterConfig) -> np.ndarray | None:
@@ -632,9 +644,12 @@ def boxes_from_clusters(
     cfg: ObjectConfig,
     voxel_m: float = 0.0,
     high_xy: np.ndarray | None = None,
+    ring_gap: float = 0.0,
 ) -> tuple[LidarObject, ...]:
     """Boxes, shape rules and classes of the clusters in ``labels``; ``high_xy``: (H, 2)
-    returns higher than ``cfg.high_m`` above the ground (façades, canopies)."""
+    returns higher than ``cfg.high_m`` above the ground (façades, canopies); ``ring_gap``:
+    the sensor's vertical angle between rings [rad] (an object's top return lies up to
+    one gap below its top, so the classes' lowest heights allow that much less)."""
     boxes = fit_boxes(xyz, ground_z, labels, voxel_m)
     if boxes is None:
         return ()
@@ -648,7 +663,9 @@ def boxes_from_clusters(
     # tall and flat: a piece of façade, garage or wall (a lorry's back is the one road
     # user like it; it stays an obstacle, and the camera may class it)
     structure |= (boxes.width_m <= cfg.flat_max_width_m) & (height >= cfg.tall_vehicle_height_m)
-    hints = _class_hints(boxes, height, cfg)
+    structure |= _post_with_top(boxes, labels, xyz, cfg)
+    slack = np.hypot(*(boxes.center_xy - sensor_xy).T) * math.tan(ring_gap)
+    hints = _class_hints(boxes, height, slack, cfg)
     objects = []
     for k in np.flatnonzero(keep):
         hint = ObjectClass.UNKNOWN if structure[k] else hints[k]
@@ -676,7 +693,8 @@ def boxes_from_clusters(
 def fit_boxes(
     xyz: np.ndarray, ground_z: np.ndarray, labels: np.ndarray, voxel_m: float = 0.0
 ) -> _Boxes | None:
-    """Minimum-area rectangles of all clusters at once: one angle sweep, segment reductions,
+    """Bounding rectangles of all clusters at once, oriented so the points lie closest to
+    their edges (L-shape fitting): one angle sweep, segment reductions,
     over one point per bird's-eye ``voxel_m`` cell of each cluster (heights and point
     counts over all of them)."""
     member = np.flatnonzero(labels >= 0)
@@ -708,8 +726,18 @@ def fit_boxes(
     v = local[:, 1:] * cos - local[:, :1] * sin
     u_lo, u_hi = np.minimum.reduceat(u, starts), np.maximum.reduceat(u, starts)
     v_lo, v_hi = np.minimum.reduceat(v, starts), np.maximum.reduceat(v, starts)
-    best = np.argmin((u_hi - u_lo) * (v_hi - v_lo), axis=1)
+    # closeness (Zhang et al. 2017, L-shape fitting): the rectangle whose edges the points
+    # hug; the minimum area is fooled by a sparse side seen at a grazing angle
+    edge_u = np.minimum(u - np.repeat(u_lo, sizes, 0), np.repeat(u_hi, sizes, 0) - u)
+    edge_v = np.minimum(v - np.repeat(v_lo, sizes, 0), np.repeat(v_hi, sizes, 0) - v)
+    near_edge = 1.0 / np.maximum(np.minimum(edge_u, edge_v), CLOSENESS_M)
+    best = np.argmax(np.add.reduceat(near_edge, starts), axis=1)
+    # a small blob (a person, a post) has no edges to hug: its smallest rectangle
+    area = (u_hi - u_lo) * (v_hi - v_lo)
+    smallest = np.argmin(area, axis=1)
     rows = np.arange(starts.size)
+    small = np.maximum((u_hi - u_lo)[rows, smallest], (v_hi - v_lo)[rows, smallest])
+    best = np.where(small < L_SHAPE_MIN_M, smallest, best)
     du, dv = (u_hi - u_lo)[rows, best], (v_hi - v_lo)[rows, best]
     uc, vc = (u_hi + u_lo)[rows, best] / 2.0, (v_hi + v_lo)[rows, best] / 2.0
     theta = angles[best]
@@ -779,12 +807,46 @@ def _structure(
     return out
 
 
-def _class_hints(boxes: _Boxes, height: np.ndarray, cfg: ObjectConfig) -> list[ObjectClass]:
+def _post_with_top(
+    boxes: _Boxes, labels: np.ndarray, xyz: np.ndarray, cfg: ObjectConfig
+) -> np.ndarray:
+    """(K,) bool: a post carrying something wider on top (a sign, a lamp): the returns
+    in the lower half of the cluster's height span at most ``pole_max_width_m`` along the
+    box's long side, those of the upper half at least ``pole_top_extra_m`` more."""
+    member = np.flatnonzero(labels >= 0)
+    if member.size == 0:
+        return np.zeros(boxes.label.size, bool)
+    row = np.searchsorted(boxes.label, labels[member])
+    bottom = boxes.ground_z[row]
+    upper = xyz[member, 2] - bottom >= 0.5 * (boxes.top_z[row] - bottom)
+    yaw = boxes.yaw_rad[row]
+    u = xyz[member, 0] * np.cos(yaw) + xyz[member, 1] * np.sin(yaw)
+    group = row * 2 + upper
+    order = np.argsort(group, kind="stable")
+    g = group[order]
+    starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
+    extent = np.zeros(2 * boxes.label.size)
+    extent[g[starts]] = np.maximum.reduceat(u[order], starts) - np.minimum.reduceat(
+        u[order], starts
+    )
+    count = np.bincount(group, minlength=2 * boxes.label.size)
+    lower, top = extent[0::2], extent[1::2]
+    column = (count[0::2] >= POLE_MIN_RETURNS) & (lower <= cfg.pole_max_width_m)
+    return column & (top >= lower + cfg.pole_top_extra_m)
+
+
+def _class_hints(
+    boxes: _Boxes, height: np.ndarray, slack_m: np.ndarray, cfg: ObjectConfig
+) -> list[ObjectClass]:
+    """Class by size; ``slack_m`` (K,): how far below its top an object's highest return
+    may lie (one ring gap at its range)."""
+
     def fits(size: SizeRange) -> np.ndarray:
         return (
             (boxes.length_m >= size.min_length_m)
+            & (boxes.width_m <= size.max_width_m)
             & (boxes.length_m <= size.max_length_m)
-            & (height >= size.min_height_m)
+            & (height + slack_m >= size.min_height_m)
             & (height <= size.max_height_m)
         )
 
