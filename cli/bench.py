@@ -37,7 +37,8 @@ def cmd_bench_decision(args: argparse.Namespace) -> int:
 def cmd_bench_lidar(args: argparse.Namespace) -> int:
     from benchmarks.lidar import bench_lidar
 
-    result = bench_lidar(args.scenario, args.steps, args.repeats, lidar_config(args))
+    realdata = Path(args.realdata) if args.realdata else None
+    result = bench_lidar(args.scenario, args.steps, args.repeats, lidar_config(args), realdata)
     return emit_json(result, args.out)
 
 
@@ -97,9 +98,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_json_out(b)
     b.set_defaults(func=cmd_bench_decision)
 
-    b = bench.add_parser("lidar", help="LiDAR pipeline ms on 32x1024 and 64x2048 scans")
+    b = bench.add_parser(
+        "lidar",
+        help="LiDAR pipeline ms on 32x1024 and 64x2048 scans and real ones (KITTI, VLS-128)",
+    )
     add_scenario(b)
     b.add_argument("--steps", type=int, default=200, help="world steps driven before the scans")
+    b.add_argument(
+        "--realdata",
+        default=None,
+        help="folder with kitti/velodyne/*.bin and lidar_scans/velodyne_vls128.pcd "
+        "(default: ../shared/realdata beside the checkout; absent: synthetic scans of their size)",
+    )
     add_repeats(b, 50)
     add_json_out(b)
     add_lidar_config(b)

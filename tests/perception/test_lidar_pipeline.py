@@ -102,7 +102,7 @@ def test_empty_road_curbs_and_sidewalks_make_no_objects(frames):
         frame.ego.pose.inverse_transform_points(s.pose.translation[None, :])[0, :2]
         for s in (*frame.ground_truth.signs, *frame.ground_truth.lights)
     ]
-    assert result.counts["ground"] > 0.95 * result.counts["after_downsample"]
+    assert result.counts["ground"] > 0.95 * result.counts["after_crop"]
     for obj in result.objects:  # only the sign poles stand out of the road
         assert obj.class_hint == ObjectClass.UNKNOWN
         assert min(np.hypot(*(obj.center_m[:2] - p)) for p in poles) < 1.0
@@ -118,7 +118,7 @@ def test_ground_follows_a_ramp(frames):
     result = LidarPipeline().run(ramp, scan.sensor_to_ego)
     assert all(o.class_hint == ObjectClass.UNKNOWN for o in result.objects)
     assert len(result.objects) <= 1  # the sign pole
-    assert result.counts["non_ground"] < 0.01 * result.counts["after_downsample"]
+    assert result.counts["non_ground"] < 0.01 * result.counts["after_crop"]
 
 
 def test_grid_and_dbscan_agree(frames):
@@ -199,7 +199,7 @@ def test_cli_lidar_writes_png_and_summary(frames, tmp_path, capsys):
     assert main(args) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["objects_by_class"]["vehicle"] == 1
-    assert summary["ground"] > 0 and summary["after_downsample"] < summary["points_in"]
+    assert summary["ground"] > 0 and summary["after_crop"] <= summary["points_in"]
     image = np.asarray(Image.open(out))
     assert image.shape == (800, 800, 3) and len(np.unique(image.reshape(-1, 3), axis=0)) > 10
 
