@@ -70,8 +70,8 @@ NAME_TO_CLASS = {
 class CameraDetector:
     """``CameraDetector(weights, backend).detect(camera_image)``; ``backend="onnx"``
     exports the ``.pt`` once to a ``.onnx`` (``export_onnx``), or takes a ``.onnx``.
-    A frame runs enlarged ``upscale`` times, at most ``imgsz`` wide; wider ones are
-    letterboxed to ``imgsz``. ``far_crop`` adds the horizon crop to the frames wider
+    A frame runs enlarged ``upscale`` times, its longer side at most ``imgsz``; larger
+    ones are letterboxed to ``imgsz``. ``far_crop`` adds the horizon crop to the frames wider
     than ``imgsz`` (a ``CameraImage`` only: the crop is placed from its pose)."""
 
     def __init__(
@@ -264,9 +264,10 @@ def check_bgra(bgra: object) -> None:
 def input_hw(
     height_px: int, width_px: int, imgsz: int = IMGSZ, upscale: float = UPSCALE
 ) -> tuple[int, int]:
-    """(H, W) network input of a frame: enlarged ``upscale`` times, at most ``imgsz``
-    wide; padded to the stride."""
-    scale = min(upscale, imgsz / width_px)
+    """(H, W) network input of a frame: enlarged ``upscale`` times, its longer side at
+    most ``imgsz`` (as YOLO's ``imgsz``: camera frames are landscape, so their width);
+    padded to the stride."""
+    scale = min(upscale, imgsz / max(height_px, width_px))
     return (_padded(height_px * scale), _padded(width_px * scale))
 
 

@@ -163,6 +163,7 @@ def test_frames_run_enlarged_up_to_832_px_wider_ones_shrink_to_832() -> None:
     assert detector.input_hw(64, 64) == (96, 96)
     assert CameraDetector(DEFAULT_WEIGHTS, "torch", upscale=1.0).input_hw(360, 640) == (384, 640)
     assert CameraDetector(DEFAULT_WEIGHTS, "torch", imgsz=416).input_hw(540, 960) == (256, 416)
+    assert detector.input_hw(1000, 500) == (832, 416)  # portrait: the longer side, as YOLO's
 
 
 @pytest.mark.parametrize("upscale", [0.0, -1.0, float("nan")])
