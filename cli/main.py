@@ -8,7 +8,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from cli import bench, drive, lidar, read, render, replay, scene, train
+from cli import bench, detect, drive, lidar, read, render, replay, scene, train
 from cli import eval as eval_cmds
 from roadmind.errors import UserError
 from roadmind.resources import MAPS_DIR_ENV
@@ -19,7 +19,7 @@ MAPS_DIR_HELP = (
 )
 
 # the order --help lists
-GROUPS = (render, drive, replay, scene, read, train, bench, lidar, eval_cmds)
+GROUPS = (render, drive, replay, scene, read, detect, train, bench, lidar, eval_cmds)
 
 
 def build_parser() -> argparse.ArgumentParser:
