@@ -7,6 +7,8 @@ import contextlib
 import sys
 from pathlib import Path
 
+import numpy as np
+
 from cli.common import (
     DATA_DIR,
     add_json_out,
@@ -17,6 +19,7 @@ from cli.common import (
     load_rig_arg,
     scenario_names,
 )
+from cli.detect import add_detector_flags
 from cli.output import emit_json
 
 
@@ -62,6 +65,42 @@ def cmd_eval_perception(args: argparse.Namespace) -> int:
     result: dict[str, object] = {"camera": camera}
     if not args.camera_only:
         result["lidar"] = eval_lidar(scenario_names(None), args.frames, 5, load_lidar_config())
+    return emit_json(result, args.out)
+
+
+def cmd_eval_camera(args: argparse.Namespace) -> int:
+    """The detector's 2D boxes on a KITTI object folder against its ``label_2``."""
+    from cli.detect import detect_image, make_detector, read_bgra
+    from evaluation.kitti import ImageBoxTally
+    from perception.kitti_labels import read_image_boxes
+    from roadmind.errors import UserError
+    from roadmind.messages import ObjectClass
+
+    folder = Path(args.kitti)
+    images = sorted((folder / "image_2").glob("*.png"))
+    if not images:
+        raise UserError(f"{folder / 'image_2'}: no images (*.png); a KITTI object folder?")
+    missing = [p.stem for p in images if not (folder / "label_2" / f"{p.stem}.txt").is_file()]
+    if missing:
+        raise UserError(f"{folder / 'label_2'}: no labels for {', '.join(missing[:5])}")
+    detector = make_detector(args)
+    tally = ImageBoxTally()
+    per_image = {}
+    for path in images:
+        line = detect_image(detector, path, read_bgra(path))
+        dets = [
+            (ObjectClass(b["class"]), np.array(b["xyxy_px"], np.float64), b["score"])
+            for b in line["boxes"]
+        ]
+        labels = read_image_boxes(folder / "label_2" / f"{path.stem}.txt")
+        per_image[path.stem] = tally.add(labels, dets)
+    result = {
+        **tally.report(),
+        "per_image": per_image,
+        "weights": args.weights,
+        "conf": args.conf,
+        "command": "roadmind " + " ".join(sys.argv[1:]),
+    }
     return emit_json(result, args.out)
 
 
@@ -128,6 +167,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--camera-only", action="store_true")
     add_json_out(e)
     e.set_defaults(func=cmd_eval_perception)
+
+    e = evals.add_parser(
+        "camera",
+        help="detector boxes on a KITTI object folder vs label_2: found/missed/false per class",
+    )
+    e.add_argument("--kitti", required=True, help="KITTI object folder (image_2/, label_2/)")
+    add_detector_flags(e)
+    add_json_out(e)
+    e.set_defaults(func=cmd_eval_camera)
 
     e = evals.add_parser(
         "reader",

@@ -78,3 +78,85 @@ class KittiTally:
                 }
             out[cls] = per
         return out
+
+
+# 2D boxes in the image (``roadmind eval camera --kitti``)
+IMAGE_IOU = 0.5
+IMAGE_CLASSES = {
+    "Car": ObjectClass.VEHICLE,
+    "Van": ObjectClass.VEHICLE,
+    "Truck": ObjectClass.VEHICLE,
+    "Pedestrian": ObjectClass.PEDESTRIAN,
+}
+
+
+def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(N, M) IoU of xyxy boxes (N, 4) and (M, 4)."""
+    lo = np.maximum(a[:, None, :2], b[None, :, :2])
+    hi = np.minimum(a[:, None, 2:], b[None, :, 2:])
+    inter = np.prod(np.clip(hi - lo, 0.0, None), axis=2)
+    area_a = np.prod(np.clip(a[:, 2:] - a[:, :2], 0.0, None), axis=1)
+    area_b = np.prod(np.clip(b[:, 2:] - b[:, :2], 0.0, None), axis=1)
+    union = area_a[:, None] + area_b[None, :] - inter
+    return np.where(union > 0, inter / np.where(union > 0, union, 1.0), 0.0)
+
+
+class ImageBoxTally:
+    """Found, missed and false boxes per class: labels of ``IMAGE_CLASSES`` are truth, a
+    detection matches one of its class at IoU >= 0.5 (surest first, each label once, as
+    the PASCAL VOC and KITTI scorers match). Other labels (Cyclist, Misc, DontCare, ...)
+    are not truth; a false box lying on one (IoU >= 0.5) is counted apart as well."""
+
+    def __init__(self) -> None:
+        self.counts = {
+            c.value: {"found": 0, "missed": 0, "false": 0, "false_on_other_label": 0}
+            for c in CLASSES
+        }
+        self.images = 0
+
+    def add(
+        self,
+        labels: Sequence[tuple[str, np.ndarray]],
+        detections: Sequence[tuple[ObjectClass, np.ndarray, float]],
+    ) -> dict[str, dict[str, int]]:
+        """One image's (KITTI type, xyxy) labels and (class, xyxy, score) detections;
+        returns this image's counts."""
+        self.images += 1
+        others = np.array([b for k, b in labels if k not in IMAGE_CLASSES]).reshape(-1, 4)
+        image: dict[str, dict[str, int]] = {}
+        for cls in CLASSES:
+            truth = np.array([b for k, b in labels if IMAGE_CLASSES.get(k) is cls]).reshape(-1, 4)
+            dets = sorted((d for d in detections if d[0] is cls), key=lambda d: -d[2])
+            boxes = np.array([d[1] for d in dets]).reshape(-1, 4)
+            taken = np.zeros(len(truth), bool)
+            false = []
+            iou = box_iou(boxes, truth)
+            for i in range(len(boxes)):
+                free = np.where(taken, -1.0, iou[i]) if len(truth) else np.zeros(0)
+                if len(free) and free.max() >= IMAGE_IOU:
+                    taken[int(free.argmax())] = True
+                else:
+                    false.append(i)
+            on_other = (
+                int((box_iou(boxes[false], others).max(axis=1) >= IMAGE_IOU).sum())
+                if false and len(others)
+                else 0
+            )
+            counts = {
+                "found": int(taken.sum()),
+                "missed": int((~taken).sum()),
+                "false": len(false),
+                "false_on_other_label": on_other,
+            }
+            image[cls.value] = counts
+            for key, value in counts.items():
+                self.counts[cls.value][key] += value
+        return image
+
+    def report(self) -> dict[str, object]:
+        return {
+            "images": self.images,
+            "match": f"2D IoU >= {IMAGE_IOU:g}, Car/Van/Truck -> vehicle, Pedestrian -> "
+            "pedestrian, other labels not truth",
+            **self.counts,
+        }

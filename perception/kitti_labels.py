@@ -100,3 +100,25 @@ def read_labels(label_path: Path, calib_path: Path) -> list[KittiBox]:
             )
         )
     return boxes
+
+
+def read_image_boxes(label_path: Path) -> list[tuple[str, np.ndarray]]:
+    """Every label's 2D box in image 2: (KITTI type, (4,) float64 xyxy px), ``DontCare``
+    regions included (a scorer decides what they count for)."""
+    try:
+        lines = Path(label_path).read_text().splitlines()
+    except OSError as exc:
+        raise UserError(f"{label_path}: cannot read the labels ({exc.strerror})") from None
+    boxes = []
+    for number, line in enumerate(lines, 1):
+        fields = line.split()
+        if not fields:
+            continue
+        if len(fields) < 15:
+            raise UserError(f"{label_path}:{number}: expected 15 fields, got {len(fields)}")
+        try:
+            xyxy = np.array([float(v) for v in fields[4:8]], np.float64)
+        except ValueError:
+            raise UserError(f"{label_path}:{number}: the 2D box is not four numbers") from None
+        boxes.append((fields[0], xyxy))
+    return boxes

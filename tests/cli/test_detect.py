@@ -118,3 +118,9 @@ def test_survives_the_kitti_images(tmp_path: Path, capsys: pytest.CaptureFixture
         _check_line(line)
         assert cv2.imread(line["annotated"]).shape[:2] == (line["height_px"], line["width_px"])
     assert _lines((out / "detections.jsonl").read_text()) == lines
+    # the scorer runs on them too (its figures are reported, not asserted)
+    assert main(["eval", "camera", "--kitti", str(KITTI)]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["images"] == len(images)
+    assert report["vehicle"]["found"] + report["vehicle"]["missed"] == 3  # Truck, Car, Car
+    assert report["pedestrian"]["found"] + report["pedestrian"]["missed"] == 1
