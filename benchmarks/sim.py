@@ -11,15 +11,17 @@ from loop.rollout import rollout
 from loop.worlds import WorldOptions
 from roadmind.rates import PHYSICS_HZ
 from sim.rig import RigConfig
-from sim.scenario import load_scenario
+from sim.scenario import Scenario, load_scenario
 
 
 def bench_sim(
-    scenario_name: str, rig: RigConfig | None, steps: int, warmup: int
+    scenario: str | Scenario, rig: RigConfig | None, steps: int, warmup: int
 ) -> dict[str, object]:
     """Time ``steps`` oracle-driven steps (world step, oracle scene, agent) after
-    ``warmup`` untimed ones; ``rig`` None: the scenario's."""
-    scenario = load_scenario(scenario_name)
+    ``warmup`` untimed ones; ``scenario`` a name, a path or a scenario; ``rig`` None:
+    the scenario's."""
+    if isinstance(scenario, str):
+        scenario = load_scenario(scenario)
     times = []
     with rollout(scenario, 1 + warmup + steps, options=WorldOptions(rig)) as run:
         ahead = iter(run)

@@ -12,11 +12,13 @@ from cli.common import (
     add_lidar_config,
     add_repeats,
     add_rig,
+    add_routes,
     add_scenario,
     add_scenarios,
     lidar_config,
     load_rig_arg,
     scenario_names,
+    scenario_or_route,
 )
 from cli.output import emit_json
 
@@ -24,7 +26,8 @@ from cli.output import emit_json
 def cmd_bench_sim(args: argparse.Namespace) -> int:
     from benchmarks.sim import bench_sim
 
-    result = bench_sim(args.scenario, load_rig_arg(args.rig), args.steps, args.warmup)
+    scenario, _ = scenario_or_route(args)
+    result = bench_sim(scenario, load_rig_arg(args.rig), args.steps, args.warmup)
     return emit_json(result, args.out)
 
 
@@ -87,6 +90,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     b = bench.add_parser("sim", help="world steps per second, rendering and ground truth included")
     add_scenario(b)
+    add_routes(b, "bench (a large town: Town04, Town10HD), with --scenario's ego and settings")
     add_rig(b, "bench", ": 640x360 + 32x1024, the rig the README's numbers were measured with")
     b.add_argument("--steps", type=int, default=200, help="timed world steps")
     b.add_argument("--warmup", type=int, default=10, help="untimed world steps first")

@@ -19,7 +19,9 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # --help stays light: heavy modules load inside commands
     from perception.lidar_pipeline import LidarPipelineConfig
+    from sim.leaderboard_routes import LeaderboardRoute
     from sim.rig import RigConfig
+    from sim.scenario import Scenario
 
 SCENARIO_HELP = "scenario name in configs/scenarios or a path to a YAML file"
 RIG_HELP = "sensor rig: a name in configs/rigs or a path"
@@ -103,6 +105,35 @@ def output_folder(path: Path, flag: str = "--out") -> Path:
 
 def add_scenario(p: argparse.ArgumentParser) -> None:
     p.add_argument("--scenario", default="default", help=SCENARIO_HELP + " (default: default)")
+
+
+def add_routes(p: argparse.ArgumentParser, what: str = "drive") -> None:
+    """``--routes FILE.xml --route-id ID``: a Leaderboard route instead of a scenario."""
+    p.add_argument(
+        "--routes",
+        default=None,
+        help="a CARLA Leaderboard route file (1.0 or 2.0 XML); the town resolves like "
+        "a scenario's map (--maps-dir)",
+    )
+    p.add_argument("--route-id", default=None, help=f"the <route id> of --routes to {what}")
+
+
+def scenario_or_route(args: argparse.Namespace) -> tuple[Scenario, LeaderboardRoute | None]:
+    """The scenario ``--scenario`` names, or, with ``--routes``, the one that drives the
+    route (``--scenario`` then gives its ego, rig and settings)."""
+    from roadmind.errors import UserError
+    from sim.scenario import load_scenario
+
+    if args.routes is None:
+        if args.route_id is not None:
+            raise UserError("--route-id goes with --routes FILE.xml")
+        return load_scenario(args.scenario or "default"), None
+    from sim.leaderboard_routes import read_route, route_scenario
+
+    if args.route_id is None:
+        raise UserError("--routes needs --route-id (the <route id> to drive)")
+    route = read_route(Path(args.routes), args.route_id)
+    return route_scenario(route, load_scenario(args.scenario) if args.scenario else None), route
 
 
 def add_scenarios(p: argparse.ArgumentParser) -> None:

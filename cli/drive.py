@@ -11,13 +11,14 @@ from typing import TYPE_CHECKING, Any
 from cli.common import (
     SCENARIO_HELP,
     add_rig,
+    add_routes,
     load_rig_arg,
     output_folder,
     port_int,
     positive_float,
+    scenario_or_route,
     seed_int,
 )
-from roadmind.errors import UserError
 
 if TYPE_CHECKING:
     from loop.drive import DriveResult
@@ -29,20 +30,8 @@ def cmd_drive(args: argparse.Namespace) -> int:
     from loop.run_folder import fresh_run_dir
     from loop.stop_signals import StopSignals
     from sim.carla.server import CarlaServer
-    from sim.scenario import load_scenario
 
-    route = None
-    if args.routes is not None:
-        from sim.leaderboard_routes import read_route, route_scenario
-
-        if args.route_id is None:
-            raise UserError("--routes needs --route-id (the <route id> to drive)")
-        route = read_route(Path(args.routes), args.route_id)
-        scenario = route_scenario(route, load_scenario(args.scenario) if args.scenario else None)
-    elif args.route_id is not None:
-        raise UserError("--route-id goes with --routes FILE.xml")
-    else:
-        scenario = load_scenario(args.scenario or "default")
+    scenario, route = scenario_or_route(args)
     if args.seed is not None:
         scenario = scenario.model_copy(update={"seed": args.seed})
     out = output_folder(Path(args.out) if args.out else fresh_run_dir(default_run_dir(scenario)))
@@ -98,13 +87,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help=SCENARIO_HELP + " (default: default; with --routes: the ego, rig and "
         "settings the route is driven with, its own places dropped)",
     )
-    p.add_argument(
-        "--routes",
-        default=None,
-        help="a CARLA Leaderboard route file (1.0 or 2.0 XML); the town resolves like "
-        "a scenario's map (--maps-dir)",
-    )
-    p.add_argument("--route-id", default=None, help="the <route id> of --routes to drive")
+    add_routes(p)
     add_rig(p)
     p.add_argument(
         "--perception",

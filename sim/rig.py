@@ -74,6 +74,9 @@ class CameraConfig(StrictModel):
     pose: MountPose = MountPose(x_m=0.8, z_m=1.6)
     rate_hz: float = Field(20.0, gt=0.0, le=1000.0)
     noise_std: float = Field(0.0, ge=0.0, le=64.0)  # Gaussian pixel noise, 0-255 scale
+    # Far plane: nothing at or beyond it is drawn (sky, haze colour below the horizon),
+    # and only the map within it is ray cast. None: the whole map.
+    range_m: float | None = Field(None, gt=0.5, le=100_000.0)
 
 
 class LidarConfig(StrictModel):

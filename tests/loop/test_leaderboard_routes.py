@@ -76,6 +76,10 @@ def test_bad_route_files_say_what_is_wrong(tmp_path: Path) -> None:
 def test_cli_route_id_needs_routes(capsys) -> None:
     assert main(["drive", "--route-id", "0", "--no-video"]) == 2
     assert "--route-id goes with --routes" in capsys.readouterr().err
+    assert main(["bench", "sim", "--route-id", "0"]) == 2  # bench sim takes routes too
+    assert "--route-id goes with --routes" in capsys.readouterr().err
+    assert main(["bench", "sim", "--routes", "configs/routes/town04.xml"]) == 2
+    assert "--routes needs --route-id" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(

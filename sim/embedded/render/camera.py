@@ -64,10 +64,10 @@ class Camera:
         rays = self._rays
         fill_rays(rays, origin, pose.rotation, self._dirs_planar)
         dirs = rays[:, 3:]
-        t, index = world.cast_rays(rays, self._actor_pixels(world, pose))
+        t, index = world.cast_rays(rays, self._actor_pixels(world, pose), self.config.range_m)
         index = index.astype(np.intp)  # once, not in every gather below
         # Lighting is per triangle (see render/shading.py): a pixel just looks up its colour.
-        colour, light = world.view_shading(origin)
+        colour, light = world.view_shading(origin, index)
         table = np.ascontiguousarray(colour.T * np.float32(255.0))
         rgb = self._rgb
         for c in range(3):

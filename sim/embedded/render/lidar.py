@@ -33,7 +33,7 @@ class Lidar:
         pose = ego_pose.compose(self.mount)
         rays = self._rays
         fill_rays(rays, pose.translation, pose.rotation, self._dirs_planar)
-        t, index = world.cast_rays(rays)
+        t, index = world.cast_rays(rays, range_m=self.config.range_m)
         cfg = self.config
         keep = np.flatnonzero(t < cfg.range_m)
         if cfg.dropout > 0:

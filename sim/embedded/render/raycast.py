@@ -9,6 +9,13 @@ Casts answer a triangle index per ray into the world's per-triangle tables (stat
 triangles, then actor triangles, then one 'miss' row last, so a miss is index -1):
 sensors gather only the attributes they need, and the camera its per-triangle
 lit colour, instead of every attribute for every ray.
+
+A sensor with a range (the LiDAR's ``range_m``, a camera's optional ``range_m``) casts
+against only the static triangles near it: the map is tiled into ``CELL_M`` cells at
+build time, and a scene of the cells within range + ``SLACK_M`` of a centre is built
+when the sensor gets farther than ``SLACK_M`` from the last centre. Hits at or beyond
+the range are cut (misses), so the answer equals the whole map's: every triangle that
+can be hit within range is in the scene, and a subset cannot hit nearer.
 """
 
 from __future__ import annotations
@@ -22,13 +29,16 @@ from sim.embedded.render.shading import side_light, triangle_normals
 from sim.lighting import Lighting
 
 MISS = -1  # table row of a ray that hits nothing (Open3D's invalid id as int32)
+CELL_M = 64.0  # static tiles' side
+SLACK_M = 32.0  # a culled scene serves while its sensor stays this close to its centre
+MARGIN_M = 1.0  # float32 hit points may lie a little beyond the range
 
 
-def _scene(mesh: Mesh) -> o3d.t.geometry.RaycastingScene:
+def _scene(vertices: np.ndarray, triangles: np.ndarray) -> o3d.t.geometry.RaycastingScene:
     scene = o3d.t.geometry.RaycastingScene()
     tmesh = o3d.t.geometry.TriangleMesh()
-    tmesh.vertex.positions = o3d.core.Tensor(mesh.vertices.astype(np.float32))
-    tmesh.triangle.indices = o3d.core.Tensor(mesh.triangles.astype(np.int32))
+    tmesh.vertex.positions = o3d.core.Tensor(vertices.astype(np.float32))
+    tmesh.triangle.indices = o3d.core.Tensor(triangles.astype(np.int32))
     scene.add_triangles(tmesh)
     return scene
 
@@ -47,11 +57,51 @@ def fill_rays(rays: np.ndarray, origin: np.ndarray, rotation: np.ndarray, dirs: 
         rays[:, 3 + k] = col
 
 
+class _Tiles:
+    """The static triangles bucketed by the cell of their xy box centre; each cell keeps
+    the xy box of its triangles. Triangles wider than a cell (the ground plane) are in
+    every selection."""
+
+    def __init__(self, mesh: Mesh) -> None:
+        corners = mesh.vertices[mesh.triangles][:, :, :2]  # (T, 3, 2)
+        lo, hi = corners.min(axis=1), corners.max(axis=1)
+        big = (hi - lo).max(axis=1) > CELL_M
+        self.always = np.flatnonzero(big)
+        rest = np.flatnonzero(~big)
+        cell = np.floor((lo[rest] + hi[rest]) / (2.0 * CELL_M)).astype(np.int64)
+        _, inverse = np.unique(cell, axis=0, return_inverse=True)
+        order = np.argsort(inverse.ravel(), kind="stable")
+        rest, key = rest[order], inverse.ravel()[order]
+        starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if rest.size else rest
+        self.lo = np.minimum.reduceat(lo[rest], starts) if rest.size else np.zeros((0, 2))
+        self.hi = np.maximum.reduceat(hi[rest], starts) if rest.size else np.zeros((0, 2))
+        self.cells = np.split(rest, starts[1:]) if rest.size else []
+
+    def select(self, centre: np.ndarray, radius: float) -> np.ndarray:
+        """Sorted indices of the triangles whose cell's box comes within ``radius`` (xy)."""
+        gap = np.maximum(np.maximum(self.lo - centre, centre - self.hi), 0.0)
+        near = np.flatnonzero(np.hypot(gap[:, 0], gap[:, 1]) <= radius)
+        return np.sort(np.concatenate([self.always, *(self.cells[i] for i in near)]))
+
+
+class _Culled:
+    """A scene of some static triangles and their indices in the whole map."""
+
+    def __init__(self, mesh: Mesh, ids: np.ndarray, centre: np.ndarray) -> None:
+        self.scene = _scene(mesh.vertices, mesh.triangles[ids])
+        self.ids = np.append(ids, MISS).astype(np.int32)  # a miss (-1) stays a miss
+        self.centre = centre
+
+    def cast(self, rays: o3d.core.Tensor) -> tuple[np.ndarray, np.ndarray]:
+        result = self.scene.cast_rays(rays)
+        return result["t_hit"].numpy(), self.ids[result["primitive_ids"].numpy().view(np.int32)]
+
+
 class _Layer:
     """One BVH with its per-triangle attributes."""
 
     def __init__(self, mesh: Mesh, albedo: np.ndarray | None = None) -> None:
-        self.scene = _scene(mesh)
+        self.scene = _scene(mesh.vertices, mesh.triangles)
         self.num_triangles = mesh.num_triangles
         albedo = ALBEDO[mesh.material] if albedo is None else albedo
         self.albedo = np.asarray(albedo, np.float32).reshape(-1, 3)
@@ -73,8 +123,13 @@ class _Layer:
 class RaycastWorld:
     """The static scene plus the current actors; ``cast`` answers (N, 6) rays."""
 
-    def __init__(self, static_mesh: Mesh) -> None:
+    def __init__(self, static_mesh: Mesh, cull: bool = True) -> None:
+        """``cull`` False: ranged casts too go against the whole map (same answers)."""
         self.static = _Layer(static_mesh)
+        self.cull = cull
+        self._mesh = static_mesh
+        self._tiles = _Tiles(static_mesh)
+        self._culled: dict[float, _Culled] = {}  # by sensor range
         self.faces: list[TexturedFace] = static_mesh.faces
         self.num_static_triangles = static_mesh.num_triangles
         self.dynamic: _Layer | None = None
@@ -134,22 +189,61 @@ class RaycastWorld:
             light = np.concatenate([*lights, np.zeros((2, 1, 3), np.float32)], axis=1)
             self._lit = light, light * self.albedo
 
-    def view_shading(self, origin: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def view_shading(
+        self, origin: np.ndarray, rows: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Per-triangle (M, 3) lit colour (albedo * light) and light of the side facing
-        ``origin``: a camera there sees only that side of each triangle."""
+        ``origin``: a camera there sees only that side of each triangle. ``rows``: the
+        table rows that will be read (the hits); the others are left 0."""
         assert self._lit is not None, "set_lighting first"
         light, colour = self._lit
-        back = (self.normal @ origin.astype(np.float64) <= self._offset)[:, None]
-        return np.where(back, colour[1], colour[0]), np.where(back, light[1], light[0])
+        if rows is None:
+            back = (self.normal @ origin.astype(np.float64) <= self._offset)[:, None]
+            return np.where(back, colour[1], colour[0]), np.where(back, light[1], light[0])
+        seen = np.zeros(self.material.shape[0], dtype=bool)
+        seen[rows] = True
+        used = np.flatnonzero(seen)
+        back = (self.normal[used] @ origin.astype(np.float64) <= self._offset[used])[:, None]
+        out_colour = np.zeros_like(colour[0])
+        out_light = np.zeros_like(light[0])
+        out_colour[used] = np.where(back, colour[1, used], colour[0, used])
+        out_light[used] = np.where(back, light[1, used], light[0, used])
+        return out_colour, out_light
 
     def cast_rays(
-        self, rays: np.ndarray, dynamic_rays: np.ndarray | None = None
+        self,
+        rays: np.ndarray,
+        dynamic_rays: np.ndarray | None = None,
+        range_m: float | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """(N, 6) float32 C-contiguous rays (origin, unit direction) -> distances (N,),
         inf on a miss, and table rows (N,) int32, ``MISS`` on a miss. ``dynamic_rays``
-        (indices) limits the actors' layer to the rays that can reach an actor at all."""
+        (indices) limits the actors' layer to the rays that can reach an actor at all.
+        ``range_m``: hits at or beyond it are misses, and only the static triangles
+        near the rays' origin (every ray's, the first one's) are cast against."""
+        t, index = self._cast(rays, dynamic_rays, range_m)
+        if range_m is not None:
+            far = np.flatnonzero(t >= range_m)
+            t[far] = np.inf
+            index[far] = MISS
+        return t, index
+
+    def _static_scene(self, origin: np.ndarray, range_m: float) -> _Culled:
+        culled = self._culled.get(range_m)
+        xy = origin[:2].astype(np.float64)
+        if culled is None or np.hypot(*(xy - culled.centre)) > SLACK_M:
+            ids = self._tiles.select(xy, range_m + SLACK_M + MARGIN_M)
+            culled = self._culled[range_m] = _Culled(self._mesh, ids, xy)
+        return culled
+
+    def _cast(
+        self, rays: np.ndarray, dynamic_rays: np.ndarray | None, range_m: float | None
+    ) -> tuple[np.ndarray, np.ndarray]:
         tensor = o3d.core.Tensor.from_numpy(rays)  # shares memory: no copy of the rays
-        t, index = self.static.cast(tensor)
+        if range_m is None or not self.cull:
+            t, index = self.static.cast(tensor)
+        else:
+            t, index = self._static_scene(rays[0, :3], range_m).cast(tensor)
         layer = self.dynamic
         if layer is None:
             return t, index
