@@ -64,9 +64,9 @@ def _band(rgb: np.ndarray, y0: float, y1: float, x0: float, x1: float) -> np.nda
     return np.ascontiguousarray(bgr)
 
 
-def _columns(bgr: np.ndarray) -> tuple[np.ndarray, list[str]]:
-    """The recogniser's (T, C) character probabilities over one text line and its
-    character set (index 0: the CTC blank). Uses the loaded recogniser's own
+def _columns(bgr: np.ndarray) -> tuple[np.ndarray, dict[str, int]]:
+    """The recogniser's (T, C) character probabilities over one text line and the
+    index of each character (0: the CTC blank). Uses the loaded recogniser's own
     preprocessing and ONNX session."""
     engine = _engine(False)
     if engine.text_rec is None:  # rapidocr loads its models on first use
@@ -76,33 +76,38 @@ def _columns(bgr: np.ndarray) -> tuple[np.ndarray, list[str]]:
     ratio = max(width / height, bgr.shape[1] / max(bgr.shape[0], 1))
     batch = rec.resize_norm_img(bgr, ratio)[np.newaxis].astype(np.float32)
     probs = np.asarray(rec.session(batch))[0]
-    return probs, list(rec.postprocess_op.character)
+    return probs, _char_index(tuple(rec.postprocess_op.character))
+
+
+@functools.cache
+def _char_index(charset: tuple[str, ...]) -> dict[str, int]:
+    return {c: i for i, c in enumerate(charset)}
 
 
 def ctc_log_likelihood(probs: np.ndarray, labels: list[int]) -> float:
     """log P(labels | columns) under CTC (blank = 0): the sum over every alignment, by
     the forward recursion over the blank-interleaved label sequence."""
-    logp = np.log(np.maximum(probs, 1e-12))
     ext = np.zeros(2 * len(labels) + 1, np.int64)
     ext[1::2] = labels
+    # only the columns of the blank and the labels: the character set is 18k wide
+    logp = np.log(np.maximum(probs[:, ext], 1e-12))
     # a skip over a blank is allowed only between two different labels
     skip = np.zeros(len(ext), bool)
     skip[3::2] = ext[3::2] != ext[1:-2:2]
     alpha = np.full(len(ext), -np.inf)
     alpha[0] = logp[0, 0]
     if len(ext) > 1:
-        alpha[1] = logp[0, ext[1]]
+        alpha[1] = logp[0, 1]
     for t in range(1, logp.shape[0]):
         stay = alpha
         step = np.concatenate(([-np.inf], alpha[:-1]))
         jump = np.where(skip, np.concatenate(([-np.inf, -np.inf], alpha[:-2])), -np.inf)
-        alpha = np.logaddexp(np.logaddexp(stay, step), jump) + logp[t, ext]
+        alpha = np.logaddexp(np.logaddexp(stay, step), jump) + logp[t]
     return float(np.logaddexp(alpha[-1], alpha[-2]) if len(ext) > 1 else alpha[-1])
 
 
 def _likelihoods(bgr: np.ndarray, texts: list[str]) -> dict[str, float]:
-    probs, charset = _columns(bgr)
-    index = {c: i for i, c in enumerate(charset)}
+    probs, index = _columns(bgr)
     out = {}
     for text in set(texts):
         if all(c in index for c in text):
