@@ -86,7 +86,8 @@ def test_same_seed_same_drive(tmp_path: Path) -> None:
     assert (tmp_path / "a" / "decisions.jsonl").read_bytes() == (
         tmp_path / "b" / "decisions.jsonl"
     ).read_bytes()
-    strip = lambda m: {k: v for k, v in m.items() if k != "wall_time_s"}  # noqa: E731
+    timed = ("wall_time_s", "latency")  # measurements, not outcomes
+    strip = lambda m: {k: v for k, v in m.items() if k not in timed}  # noqa: E731
     assert strip(a.metrics) == strip(b.metrics)
 
 
