@@ -57,6 +57,14 @@ def nonnegative_int(text: str) -> int:
     return value
 
 
+def positive_int(text: str) -> int:
+    """argparse type: a whole number, 1 or more."""
+    value = nonnegative_int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be 1 or more")
+    return value
+
+
 def seed_int(text: str) -> int:
     """argparse type: a seed, 0 to 2**32 - 1 (CARLA's seeds are unsigned 32-bit)."""
     value = nonnegative_int(text)

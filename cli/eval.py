@@ -83,7 +83,7 @@ def cmd_eval_suite(args: argparse.Namespace) -> int:
     """Drive a suite (or rescore one) and print its Markdown table; JSON beside it."""
     import time
 
-    from loop.suite import load_suite, rescore, run_suite, suite_tasks
+    from loop.suite import SuiteInterruptedError, load_suite, rescore, run_suite, suite_tasks
 
     if args.rescore is not None:
         if args.suite is not None:
@@ -116,7 +116,12 @@ def cmd_eval_suite(args: argparse.Namespace) -> int:
     from loop.suite import check_out_dir
 
     check_out_dir(out, tasks, args.overwrite)
-    table = run_suite(tasks, suite.name, out, args.workers, args.ray, not args.quiet)
+    try:
+        table = run_suite(tasks, suite.name, out, args.workers, args.ray, not args.quiet)
+    except SuiteInterruptedError:
+        print((out / "suite.md").read_text(), end="")
+        print(f"roadmind: suite interrupted; the table of what ran -> {out}/", file=sys.stderr)
+        return 130
     print((out / "suite.md").read_text(), end="")
     failed = sum(r["error"] is not None for r in table["runs"])
     print(

@@ -86,6 +86,7 @@ def score_run(folder: Path) -> dict[str, Any]:
         "folder": str(folder),
         "error": None,
         "complete": bool(metrics.get("complete", True)),
+        "interrupted": bool(metrics.get("interrupted", False)),
         "finished": bool(metrics.get("finished", False)),
         "driving_score": round(completion * penalty, 2),
         "route_completion_pct": round(completion, 2),
@@ -307,12 +308,20 @@ def markdown(table: dict[str, Any], not_recomputed: Sequence[str] = ()) -> str:
             f"| {_f(r['route_completion_pct'])} | {kinds} | {_f(r['infractions_per_km'])} "
             f"| {_f(sp['time_s'])} ({_f(sp['max_over_kmh'])}) "
             f"| {_f(r['latency_step_p50_ms'])} / {_f(r['latency_step_p95_ms'])} "
-            f"| {_f(r['real_time_factor'])} | |"
+            f"| {_f(r['real_time_factor'])} | {_run_note(r)} |"
         )
     if not_recomputed:
         lines += ["", "Rescored from the run folders; taken as recorded, not recomputed:"]
         lines += [f"- {what}" for what in not_recomputed]
     return "\n".join(lines) + "\n"
+
+
+def _run_note(row: dict[str, Any]) -> str:
+    if row.get("interrupted"):
+        return "interrupted: scored up to where it stopped"
+    if not row.get("complete", True):
+        return "incomplete: metrics of its last whole second"
+    return ""
 
 
 def _f(value: object) -> str:

@@ -17,13 +17,15 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import signal
 import sys
+import threading
 import time
 import traceback
-from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
-from multiprocessing import get_context
+from multiprocessing import active_children, get_context
 from pathlib import Path
 from typing import Any, Literal
 
@@ -205,20 +207,80 @@ Report = Callable[[RunOutcome], None]
 
 
 def run_local(tasks: Sequence[RunTask], workers: int, report: Report) -> list[RunOutcome]:
-    """``tasks`` in ``workers`` spawned processes; ``report`` is called as each ends."""
+    """``tasks`` in ``workers`` spawned processes; ``report`` is called as each ends.
+
+    A task is handed out only when a worker is free, so nothing waits in the pool's
+    queue: on Ctrl-C (which the workers' drives get too, one process group) or SIGTERM
+    (passed on to them) the drives under way stop and write their folders, the runs not
+    started are reported as not run, and the pool ends."""
     threads = max(1, len(os.sched_getaffinity(0)) // max(1, workers))
     pool = ProcessPoolExecutor(workers, get_context("spawn"), _worker_init, (threads,))
-    outcomes = []
-    with pool:
-        futures: dict[Future[RunOutcome], RunTask] = {pool.submit(run_task, t): t for t in tasks}
-        for future in as_completed(futures):
+    todo = list(reversed(tasks))
+    running: dict[Future[RunOutcome], RunTask] = {}
+    outcomes: list[RunOutcome] = []
+    terminated = threading.Event()
+
+    def collect(done: Iterable[Future[RunOutcome]]) -> None:
+        for future in done:
+            task = running.pop(future)
             try:
                 outcome = future.result()
             except Exception as exc:  # the worker died (killed, out of memory, a crash)
-                outcome = RunOutcome(futures[future], f"worker process failed: {exc!r}")
+                outcome = RunOutcome(task, f"worker process failed: {exc!r}")
             report(outcome)
             outcomes.append(outcome)
+
+    try:
+        with _sigterm_as_interrupt(terminated):
+            while todo or running:
+                while todo and len(running) < workers:
+                    task = todo.pop()
+                    running[pool.submit(run_task, task)] = task
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                collect(done)
+    except KeyboardInterrupt:
+        if terminated.is_set():  # Ctrl-C reached the workers too; a SIGTERM only us
+            for child in active_children():
+                with contextlib.suppress(OSError):
+                    os.kill(child.pid or 0, signal.SIGTERM)
+        collect(wait(running).done)
+        for task in reversed(todo):
+            outcome = RunOutcome(task, "not run: the suite was interrupted")
+            report(outcome)
+            outcomes.append(outcome)
+        raise SuiteInterruptedError(outcomes) from None
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
     return outcomes
+
+
+class SuiteInterruptedError(Exception):
+    """Ctrl-C or SIGTERM during a suite: the outcomes so far (interrupted drives scored
+    up to where they stopped, the rest not run)."""
+
+    def __init__(self, outcomes: list[RunOutcome]) -> None:
+        super().__init__("the suite was interrupted")
+        self.outcomes = outcomes
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt(seen: threading.Event | None = None) -> Iterator[None]:
+    """SIGTERM raises KeyboardInterrupt here (main thread only), as Ctrl-C does, and
+    sets ``seen``."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: object) -> None:
+        if seen is not None:
+            seen.set()
+        raise KeyboardInterrupt
+
+    old = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
 
 
 def run_ray(tasks: Sequence[RunTask], address: str, report: Report) -> list[RunOutcome]:
@@ -248,16 +310,22 @@ def run_ray(tasks: Sequence[RunTask], address: str, report: Report) -> list[RunO
     pending = list(refs)
     outcomes = []
     try:
-        while pending:
-            done, pending = ray.wait(pending, num_returns=1)
-            for ref in done:
-                try:
-                    outcome = ray.get(ref)
-                except Exception as exc:  # the task's worker died
-                    outcome = RunOutcome(refs[ref], f"Ray task failed: {type(exc).__name__}")
-                _land_files(outcome)
-                report(outcome)
-                outcomes.append(outcome)
+        with _sigterm_as_interrupt():
+            while pending:
+                done, pending = ray.wait(pending, num_returns=1)
+                for ref in done:
+                    try:
+                        outcome = ray.get(ref)
+                    except Exception as exc:  # the task's worker died
+                        outcome = RunOutcome(refs[ref], f"Ray task failed: {type(exc).__name__}")
+                    _land_files(outcome)
+                    report(outcome)
+                    outcomes.append(outcome)
+    except KeyboardInterrupt:
+        for ref in pending:
+            ray.cancel(ref, force=True)
+            outcomes.append(RunOutcome(refs[ref], "not run or stopped: the suite was interrupted"))
+        raise SuiteInterruptedError(outcomes) from None
     finally:
         if started:
             ray.shutdown()
@@ -300,18 +368,24 @@ def run_suite(
             bar.update()
 
     start = time.perf_counter()
+    interrupted = None
     try:
         if ray_address is not None:
             outcomes = run_ray(tasks, ray_address, report)
         else:
             outcomes = run_local(tasks, workers, report)
+    except SuiteInterruptedError as stop:
+        outcomes, interrupted = stop.outcomes, stop
     finally:
         if bar is not None:
             bar.close()
     table = build_table(name, rows_of(outcomes))
     table["wall_s"] = round(time.perf_counter() - start, 1)
     table["engine"] = f"ray {ray_address}" if ray_address else f"processes x {workers}"
+    table["interrupted"] = interrupted is not None
     write_table(out, table)
+    if interrupted is not None:
+        raise interrupted  # the table of what was done is written
     return table
 
 

@@ -167,3 +167,41 @@ def test_the_suite_runs_on_a_local_ray_instance(tmp_path: Path) -> None:
     assert [r["error"] for r in table["runs"]] == [None, None]
     assert table["engine"] == "ray local"
     assert all((Path(r["folder"]) / "metrics.json").is_file() for r in table["runs"])
+
+
+def test_sigterm_stops_the_suite_and_keeps_the_table(tmp_path: Path) -> None:
+    """The drive under way stops and is scored up to there; the rest are 'not run'."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    suite = _small_suite(tmp_path, [{"scenario": SPEED, "seeds": [1, 2, 3]}])
+    text = suite.read_text().replace("duration_s: 2", "duration_s: 60")
+    suite.write_text(text)
+    out = tmp_path / "out"
+    repo = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": str(repo)}
+    cmd = [sys.executable, "-m", "cli", "eval", "suite", str(suite), "--workers", "1"]
+    proc = subprocess.Popen(
+        [*cmd, "--out", str(out), "--quiet"],
+        cwd=repo,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    first = out / "runs" / f"{SPEED}-s1-oracle" / "decisions.jsonl"
+    deadline = time.monotonic() + 120
+    while not (first.is_file() and first.stat().st_size > 0) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    stdout, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130, stderr
+    table = json.loads((out / "suite.json").read_text())
+    assert table["interrupted"] is True
+    runs = {r["seed"]: r for r in table["runs"]}
+    assert runs[1]["error"] is None and runs[1]["interrupted"] is True
+    assert runs[2]["error"] == runs[3]["error"] == "not run: the suite was interrupted"
+    assert "interrupted" in stdout
