@@ -295,16 +295,20 @@ def run_ray(tasks: Sequence[RunTask], address: str, report: Report) -> list[RunO
         ) from None
     started = not ray.is_initialized()
     if started:
-        if address == "local":  # workers find this checkout's packages as we do
-            root = str(Path(__file__).resolve().parent.parent)
-            path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)
-            ray.init(
-                include_dashboard=False,
-                log_to_driver=False,
-                runtime_env={"env_vars": {"PYTHONPATH": path}},
-            )
-        else:
-            ray.init(address=address, log_to_driver=False)
+        try:
+            if address == "local":  # workers find this checkout's packages as we do
+                root = str(Path(__file__).resolve().parent.parent)
+                path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)
+                ray.init(
+                    include_dashboard=False,
+                    log_to_driver=False,
+                    runtime_env={"env_vars": {"PYTHONPATH": path}},
+                )
+            else:
+                ray.init(address=address, log_to_driver=False)
+        except Exception as exc:
+            # Ray raises a bare Exception when its local node does not start in 30 s
+            raise UserError(f"--ray {address}: Ray did not start or connect ({exc})") from exc
     remote = ray.remote(num_cpus=1, max_retries=0)(run_task)
     refs = {remote.remote(_sending(t)): t for t in tasks}
     pending = list(refs)
