@@ -17,6 +17,8 @@ from cli.common import (
     add_scenarios,
     lidar_config,
     load_rig_arg,
+    nonnegative_int,
+    positive_int,
     scenario_names,
     scenario_or_route,
 )
@@ -66,11 +68,14 @@ def cmd_bench_stack(args: argparse.Namespace) -> int:
     from sim.scenario import load_scenario
 
     label = args.rig
-    if label is None:  # the scenario's own rig, by its name when it has one
+    if label == "scenario":  # the scenario's own rig, by its name when it has one
         own = load_scenario(args.scenario).rig
         label = own if isinstance(own, str) else "scenario"
+    rig = None if args.rig == "scenario" else load_rig_arg(args.rig)
     with contextlib.redirect_stdout(sys.stderr):  # stdout carries the JSON only
-        result = bench_stack(args.scenario, load_rig_arg(args.rig), label, args.steps)
+        result = bench_stack(args.scenario, rig, label, args.steps, args.loop_steps)
+    if args.rows:
+        Path(args.rows).write_text("\n".join(result["readme_rows"]) + "\n")
     return emit_json(result, args.out)
 
 
@@ -135,12 +140,23 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     b = bench.add_parser(
         "stack",
-        help="ms per stage of the perception stack driving a scenario (detector, "
-        "second look, LiDAR, fusion)",
+        help="p50/p95 ms per stage (detector, second look, LiDAR, fusion, reader, rules) and "
+        "end to end on recorded frames, and the closed loop's real-time factor",
     )
     add_scenario(b)
-    add_rig(b)
-    b.add_argument("--steps", type=int, default=400, help="world steps driven by the stack")
+    add_rig(
+        b,
+        "bench",
+        ": 640x360 camera + 32-channel LiDAR, the targets' rig; 'scenario': the scenario's own",
+    )
+    b.add_argument("--steps", type=positive_int, default=400, help="frames recorded, then timed")
+    b.add_argument(
+        "--loop-steps",
+        type=nonnegative_int,
+        default=None,
+        help="steps of each closed-loop drive (default --steps; 0: skip the drives)",
+    )
+    b.add_argument("--rows", default=None, help="also write the README table rows to this file")
     add_json_out(b)
     b.set_defaults(func=cmd_bench_stack)
 

@@ -60,10 +60,10 @@ def nonnegative_int(text: str) -> int:
 
 
 def positive_int(text: str) -> int:
-    """argparse type: a whole number above 0."""
+    """argparse type: a whole number, 1 or more."""
     value = nonnegative_int(text)
-    if value == 0:
-        raise argparse.ArgumentTypeError("must be at least 1")
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be 1 or more")
     return value
 
 

@@ -17,10 +17,13 @@ from cli.common import (
     add_scenarios,
     lidar_config,
     load_rig_arg,
+    output_folder,
     scenario_names,
+    seed_int,
 )
 from cli.detect import add_detector_flags
 from cli.output import emit_json
+from roadmind.errors import UserError
 
 
 def cmd_eval_lidar(args: argparse.Namespace) -> int:
@@ -115,6 +118,69 @@ def cmd_eval_reader(args: argparse.Namespace) -> int:
     return emit_json(result, args.out)
 
 
+def cmd_eval_suite(args: argparse.Namespace) -> int:
+    """Drive a suite (or rescore one) and print its Markdown table; JSON beside it."""
+    import time
+
+    from loop.suite import SuiteInterruptedError, load_suite, rescore, run_suite, suite_tasks
+
+    if args.rescore is not None:
+        if args.suite is not None:
+            raise UserError("--rescore DIR scores recorded runs: give no suite file with it")
+        out = Path(args.rescore)
+        table = rescore(out)
+        print((out / "suite_rescored.md").read_text(), end="")
+        print(f"-> {out}/suite_rescored.json", file=sys.stderr)
+        return 0
+    if args.suite is None:
+        raise UserError("give a suite file (configs/suites/NAME.yaml) or --rescore DIR")
+    if args.workers < 1:
+        raise UserError(f"--workers {args.workers}: must be at least 1")
+    suite, source = load_suite(args.suite)
+    if args.seeds:
+        suite = suite.model_copy(
+            update={
+                "seeds": args.seeds,
+                "scenarios": [
+                    s if isinstance(s, str) else s.model_copy(update={"seeds": None})
+                    for s in suite.scenarios
+                ],
+            }
+        )
+    if args.scenarios:
+        suite = suite.model_copy(update={"scenarios": _pick(suite.scenarios, args.scenarios)})
+    default = Path("runs") / f"suite_{time.strftime('%Y%m%d-%H%M%S')}_{suite.name}"
+    out = output_folder(Path(args.out) if args.out else default)
+    tasks = suite_tasks(suite, source, out, args.perception, args.overwrite)
+    from loop.suite import check_out_dir
+
+    check_out_dir(out, tasks, args.overwrite)
+    try:
+        table = run_suite(tasks, suite.name, out, args.workers, args.ray, not args.quiet)
+    except SuiteInterruptedError:
+        print((out / "suite.md").read_text(), end="")
+        print(f"roadmind: suite interrupted; the table of what ran -> {out}/", file=sys.stderr)
+        return 130
+    print((out / "suite.md").read_text(), end="")
+    failed = sum(r["error"] is not None for r in table["runs"])
+    print(
+        f"{len(tasks)} runs, {failed} failed, {table['wall_s']} s -> {out}/suite.json",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _pick(entries: list, names: list[str]) -> list:
+    def name_of(entry: object) -> str:
+        return Path(entry if isinstance(entry, str) else entry.scenario).stem  # type: ignore[attr-defined]
+
+    picked = [e for e in entries if name_of(e) in names]
+    missing = set(names) - {name_of(e) for e in picked}
+    if missing:
+        raise UserError(f"--scenarios: not in the suite: {', '.join(sorted(missing))}")
+    return picked
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     from perception.camera_detector import DEFAULT_WEIGHTS
 
@@ -188,3 +254,45 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--quiet", action="store_true", help="no progress bar")
     add_json_out(e)
     e.set_defaults(func=cmd_eval_reader)
+
+    e = evals.add_parser(
+        "suite",
+        help="drive every scenario and seed of a suite in parallel, stack beside oracle: "
+        "one table (Markdown on stdout, suite.json and suite.md in --out)",
+    )
+    e.add_argument(
+        "suite", nargs="?", default=None, help="suite file: configs/suites/NAME.yaml or a name"
+    )
+    e.add_argument(
+        "--workers", type=int, default=2, help="runs at a time, one process each (default 2)"
+    )
+    e.add_argument(
+        "--out", default=None, help="folder for the runs and the table (default: runs/suite_...)"
+    )
+    e.add_argument(
+        "--ray",
+        default=None,
+        metavar="ADDRESS",
+        help="run on a Ray cluster (ray.init(address)); 'local' starts one here "
+        "(needs the cluster extra: pip install -e '.[cluster]')",
+    )
+    e.add_argument(
+        "--rescore",
+        default=None,
+        metavar="DIR",
+        help="score a suite folder's recorded runs again, without driving",
+    )
+    e.add_argument(
+        "--perception",
+        nargs="+",
+        choices=["stack", "oracle"],
+        default=None,
+        help="only these (default: the suite's)",
+    )
+    e.add_argument("--seeds", nargs="+", type=seed_int, default=None, help="replace the seeds")
+    e.add_argument("--scenarios", nargs="+", default=None, help="only these of the suite")
+    e.add_argument(
+        "--overwrite", action="store_true", help="replace an earlier suite's runs in --out"
+    )
+    e.add_argument("--quiet", action="store_true", help="no progress display")
+    e.set_defaults(func=cmd_eval_suite)

@@ -72,7 +72,7 @@ class InfractionEvent:
 
 
 @dataclass
-class _Excess:
+class Excess:
     """Time and distance spent above a cap, and by how much."""
 
     time_s: float = 0.0
@@ -118,8 +118,8 @@ class DrivingMetrics:
     best_front_s_m: float = 0.0
     distance_m: float = 0.0
     time_s: float = 0.0
-    speeding: _Excess = field(default_factory=_Excess)
-    school_zone: _Excess = field(default_factory=_Excess)
+    speeding: Excess = field(default_factory=Excess)
+    school_zone: Excess = field(default_factory=Excess)
     limit_mps: float | None = None
     _prev_front_s: float | None = None
     _stop_min_speed: dict[float, float] = field(default_factory=dict)

@@ -136,6 +136,7 @@ def drive(
         start = time.perf_counter()
         interrupted = finished = False
         decision_ms: list[float] = []
+        perceive_ms: list[float] = []
         bar = _progress(steps, options.progress, scenario.name)
 
         def summary(complete: bool) -> dict[str, object]:
@@ -151,6 +152,7 @@ def drive(
                 interrupted_by=(stop.name or "SIGINT") if interrupted else None,
                 complete=complete,  # false: a checkpoint while driving (or of a killed run)
                 wall_time_s=round(time.perf_counter() - start, 2),
+                latency=latency_summary(perceive_ms, decision_ms),
                 map_notes=[
                     {"text": n.text, "read_as": n.constraint.describe()}
                     if n.constraint is not None
@@ -174,6 +176,7 @@ def drive(
             for s in run:
                 frame, step = s.frame, s.step
                 decision_ms.append(s.decision_ms)
+                perceive_ms.append(s.perceive_ms)
                 _update_metrics(metrics, frame, step)
                 recorder.record(frame, s.scene, step, metrics.limit_mps, context)
                 if scores is not None:
@@ -236,6 +239,21 @@ class _PerceptionScores:
         if not self.records:
             return {"scored_frames": 0}
         return {"scored_frames": len(self.records), **score(self.records, self.tracking)}
+
+
+def latency_summary(perceive_ms: list[float], decision_ms: list[float]) -> dict[str, object]:
+    """metrics.json's ``latency``: per step, the perception (oracle or stack) and the
+    decision (rules + control), and both together, p50 and p95 [ms]. Steps with a LiDAR
+    scan carry the heavy work (detector, LiDAR, fusion); the others only extrapolate."""
+    if not perceive_ms:
+        return {"steps": 0}
+    perceive, decide = np.asarray(perceive_ms), np.asarray(decision_ms)
+    out: dict[str, object] = {"steps": len(perceive_ms)}
+    for name, ms in (("perceive", perceive), ("decide", decide), ("step", perceive + decide)):
+        out[f"{name}_p50_ms"] = round(float(np.percentile(ms, 50)), 2)
+        out[f"{name}_p95_ms"] = round(float(np.percentile(ms, 95)), 2)
+    out["step_max_ms"] = round(float((perceive + decide).max()), 2)
+    return out
 
 
 def _route_summary(

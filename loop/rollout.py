@@ -96,6 +96,7 @@ class RolloutStep:
     scene: BevScene  # what the agent decided on
     step: AgentStep
     decision_ms: float  # Agent.step alone
+    perceive_ms: float = 0.0  # the perception (oracle or stack) on this frame
 
 
 @dataclass
@@ -129,11 +130,12 @@ class Rollout:
         index = 0
         try:
             while True:
-                scene = self.perceive(frame)
                 t0 = time.perf_counter()
+                scene = self.perceive(frame)
+                t1 = time.perf_counter()
                 step = self.agent.step(frame.ego, scene)
-                decision_ms = (time.perf_counter() - t0) * 1000.0
-                yield RolloutStep(index, frame, scene, step, decision_ms)
+                decision_ms = (time.perf_counter() - t1) * 1000.0
+                yield RolloutStep(index, frame, scene, step, decision_ms, (t1 - t0) * 1000.0)
                 index += 1
                 if self.steps is not None and index >= self.steps:
                     return

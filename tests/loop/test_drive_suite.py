@@ -86,8 +86,8 @@ def test_same_seed_same_drive(tmp_path: Path) -> None:
     assert (tmp_path / "a" / "decisions.jsonl").read_bytes() == (
         tmp_path / "b" / "decisions.jsonl"
     ).read_bytes()
-    # everything but wall-clock timings: the drive's and the log writer's
-    timed = ("wall_time_s", "log")
+    # everything but wall-clock measurements: the drive's, the log writer's, latency
+    timed = ("wall_time_s", "log", "latency")
     strip = lambda m: {k: v for k, v in m.items() if k not in timed}  # noqa: E731
     assert strip(a.metrics) == strip(b.metrics)
     untimed = lambda log: {k: v for k, v in log.items() if "_ms" not in k}  # noqa: E731
