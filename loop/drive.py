@@ -178,7 +178,12 @@ def drive(
                 decision_ms.append(s.decision_ms)
                 perceive_ms.append(s.perceive_ms)
                 _update_metrics(metrics, frame, step)
+                # one step's decision line and log frame go out together: a stop signal
+                # that comes meanwhile waits for both (a log one frame short of the
+                # decisions would not replay to them)
+                stop.hold()
                 recorder.record(frame, s.scene, step, metrics.limit_mps, context)
+                stop.arm()
                 if scores is not None:
                     scores.add(frame, s.scene, scenario.name)
                 if bar is not None:
