@@ -32,6 +32,7 @@ def test_bench_stack_reports_stages_end_to_end_and_the_loop(
     assert all(
         loop["steps"] == 4 and loop["real_time_factor"] > 0 for loop in result["closed_loop"]
     )
-    assert "MCAP" in result["log_writer"]
+    # the closed-loop drives write the sensor log, and its cost per frame is reported
+    assert result["log_writer_ms_per_frame"] > 0
     assert set(result["targets"]) >= {"p95_at_most_100_ms", "real_time_factor_at_least_1"}
     assert rows.read_text().count("\n") == len(result["readme_rows"])
