@@ -11,6 +11,7 @@ from collections.abc import Sequence
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from perception.kitti_labels import KITTI_CLASSES
 from roadmind.messages import ActorTruth, BevObject, ObjectClass
 
 MATCH_M = 2.0
@@ -82,12 +83,6 @@ class KittiTally:
 
 # 2D boxes in the image (``roadmind eval camera --kitti``)
 IMAGE_IOU = 0.5
-IMAGE_CLASSES = {
-    "Car": ObjectClass.VEHICLE,
-    "Van": ObjectClass.VEHICLE,
-    "Truck": ObjectClass.VEHICLE,
-    "Pedestrian": ObjectClass.PEDESTRIAN,
-}
 
 
 def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -102,7 +97,7 @@ def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 class ImageBoxTally:
-    """Found, missed and false boxes per class: labels of ``IMAGE_CLASSES`` are truth, a
+    """Found, missed and false boxes per class: labels of ``KITTI_CLASSES`` are truth, a
     detection matches one of its class at IoU >= 0.5 (surest first, each label once, as
     the PASCAL VOC and KITTI scorers match). Other labels (Cyclist, Misc, DontCare, ...)
     are not truth; a false box lying on one (IoU >= 0.5) is counted apart as well."""
@@ -122,10 +117,10 @@ class ImageBoxTally:
         """One image's (KITTI type, xyxy) labels and (class, xyxy, score) detections;
         returns this image's counts."""
         self.images += 1
-        others = np.array([b for k, b in labels if k not in IMAGE_CLASSES]).reshape(-1, 4)
+        others = np.array([b for k, b in labels if k not in KITTI_CLASSES]).reshape(-1, 4)
         image: dict[str, dict[str, int]] = {}
         for cls in CLASSES:
-            truth = np.array([b for k, b in labels if IMAGE_CLASSES.get(k) is cls]).reshape(-1, 4)
+            truth = np.array([b for k, b in labels if KITTI_CLASSES.get(k) is cls]).reshape(-1, 4)
             dets = sorted((d for d in detections if d[0] is cls), key=lambda d: -d[2])
             boxes = np.array([d[1] for d in dets]).reshape(-1, 4)
             taken = np.zeros(len(truth), bool)

@@ -17,6 +17,7 @@ from fusion.config import load_fusion_config
 from loop.rollout import rollout, scenario_steps
 from loop.stack import PerceptionStack
 from loop.worlds import WorldOptions
+from perception.kitti_labels import FLIP_Y
 from roadmind.atomic import write_text_atomic
 from roadmind.errors import UserError
 from roadmind.messages import ActorTruth, CameraImage, LidarScan, ObjectClass, SensorFrame
@@ -24,7 +25,6 @@ from roadmind.progress import progress as progress_bar
 from sim.replay.kitti import (
     CAM_TO_OPTICAL,
     CAMERA,
-    FLIP_Y,
     LIDAR,
     frame_ids,
     read_frame,

@@ -13,12 +13,13 @@ in the middle), which keeps every pixel's ray exact; its pose comes from ``R0_re
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
+from perception.kitti_labels import FLIP_Y, KittiCalib, read_calib
+from perception.kitti_labels import read_labels as read_kitti_labels
 from perception.point_cloud_io import read_kitti_bin
 from roadmind.errors import UserError
 from roadmind.frames import Pose
@@ -28,7 +29,6 @@ from roadmind.messages import (
     EgoState,
     GroundTruth,
     LidarScan,
-    ObjectClass,
     SensorFrame,
 )
 
@@ -37,60 +37,18 @@ CAMERA = "image_2"
 LIDAR = "velodyne"
 FOLDERS = {"velodyne": ".bin", "image_2": ".png", "calib": ".txt"}
 LABELS = "label_2"
-KITTI_CLASSES = {
-    "Car": ObjectClass.VEHICLE,
-    "Van": ObjectClass.VEHICLE,
-    "Truck": ObjectClass.VEHICLE,
-    "Tram": ObjectClass.VEHICLE,
-    "Pedestrian": ObjectClass.PEDESTRIAN,
-    "Person_sitting": ObjectClass.PEDESTRIAN,
-}  # Cyclist, Misc, DontCare: no roadmind class, not scored
 # roadmind camera axes (x forward, y right, z up) -> optical (x right, y down, z forward)
 CAM_TO_OPTICAL = np.array([[0.0, 1.0, 0.0], [0.0, 0.0, -1.0], [1.0, 0.0, 0.0]])
-FLIP_Y = np.diag([1.0, -1.0, 1.0])  # KITTI's y left <-> roadmind's y right
 
 
-@dataclass(frozen=True)
-class KittiCalib:
-    """P2 (3, 4); velo_to_cam (4, 4): Velodyne -> camera 2's optical frame, rectified."""
-
-    p2: np.ndarray
-    velo_to_cam: np.ndarray
-
-    @property
-    def fx(self) -> float:
-        return float(self.p2[0, 0])
-
-    def camera_pose(self) -> Pose:
-        """Camera 2 in the ego frame (roadmind axes)."""
-        cam_to_velo = np.linalg.inv(self.velo_to_cam)
-        rot = FLIP_Y @ cam_to_velo[:3, :3] @ CAM_TO_OPTICAL
-        pos = FLIP_Y @ cam_to_velo[:3, 3] + np.array([0.0, 0.0, VELO_HEIGHT_M])
-        m = np.eye(4)
-        m[:3, :3], m[:3, 3] = rot, pos
-        return Pose.from_matrix(m)
-
-
-def read_calib(path: Path) -> KittiCalib:
-    rows: dict[str, np.ndarray] = {}
-    for line in path.read_text().splitlines():
-        if ":" in line:
-            key, values = line.split(":", 1)
-            try:
-                rows[key.strip()] = np.array([float(v) for v in values.split()])
-            except ValueError as exc:
-                raise UserError(f"{path}: {key.strip()}: not numbers") from exc
-    for key, size in (("P2", 12), ("R0_rect", 9), ("Tr_velo_to_cam", 12)):
-        if key not in rows or rows[key].size != size:
-            raise UserError(f"{path}: needs {key} with {size} numbers")
-    p2 = rows["P2"].reshape(3, 4)
-    r0 = np.eye(4)
-    r0[:3, :3] = rows["R0_rect"].reshape(3, 3)
-    tr = np.eye(4)
-    tr[:3, :] = rows["Tr_velo_to_cam"].reshape(3, 4)
-    base = np.eye(4)  # camera 2 sits beside the rectified reference camera
-    base[:3, 3] = np.linalg.solve(p2[:, :3], p2[:, 3])
-    return KittiCalib(p2, base @ r0 @ tr)
+def camera_pose(calib: KittiCalib) -> Pose:
+    """Camera 2 in the ego frame (roadmind axes)."""
+    cam_to_velo = np.linalg.inv(calib.velo_to_cam2)
+    rot = FLIP_Y @ cam_to_velo[:3, :3] @ CAM_TO_OPTICAL
+    pos = FLIP_Y @ cam_to_velo[:3, 3] + np.array([0.0, 0.0, VELO_HEIGHT_M])
+    m = np.eye(4)
+    m[:3, :3], m[:3, 3] = rot, pos
+    return Pose.from_matrix(m)
 
 
 def write_calib(path: Path, p2: np.ndarray, velo_to_cam: np.ndarray) -> None:
@@ -136,7 +94,7 @@ def read_frame(folder: Path, frame_id: str, index: int) -> SensorFrame:
     with Image.open(folder / "image_2" / f"{frame_id}.png") as im:
         rgb = np.asarray(im.convert("RGB"))
     image, fov_deg = _centred(rgb, calib.p2)
-    camera = CameraImage(CAMERA, image, fov_deg, calib.camera_pose(), 0.0)
+    camera = CameraImage(CAMERA, image, fov_deg, camera_pose(calib), 0.0)
     scan = LidarScan(LIDAR, points, Pose(z_m=VELO_HEIGHT_M), 0.0)
     truth = None
     label = folder / LABELS / f"{frame_id}.txt"
@@ -162,26 +120,14 @@ def _centred(rgb: np.ndarray, p2: np.ndarray) -> tuple[np.ndarray, float]:
 
 
 def read_labels(path: Path, calib: KittiCalib) -> list[ActorTruth]:
-    """Vehicles and pedestrians of a label file as boxes in the ego frame."""
-    cam_to_velo = np.linalg.inv(calib.velo_to_cam)
+    """Vehicles and pedestrians of a label file as boxes in the ego frame (the velodyne's
+    on the ground)."""
     actors = []
-    for n, line in enumerate(path.read_text().splitlines()):
-        parts = line.split()
-        if not parts:
-            continue
-        if len(parts) < 15:
-            raise UserError(f"{path}:{n + 1}: a KITTI label has 15 fields, this has {len(parts)}")
-        cls = KITTI_CLASSES.get(parts[0])
+    for n, box in enumerate(read_kitti_labels(path, calib)):
+        cls = box.object_class
         if cls is None:
             continue
-        h, w, length = (float(v) for v in parts[8:11])
-        x, y, z, ry = (float(v) for v in parts[11:15])
-        centre_cam = np.array([x, y - h / 2.0, z, 1.0])  # location: bottom centre
-        centre = FLIP_Y @ (cam_to_velo @ centre_cam)[:3] + np.array([0, 0, VELO_HEIGHT_M])
-        heading_cam = np.array([math.cos(ry), 0.0, -math.sin(ry), 0.0])
-        heading = FLIP_Y @ (cam_to_velo @ heading_cam)[:3]
-        yaw = math.atan2(heading[1], heading[0])
-        pose = Pose(float(centre[0]), float(centre[1]), float(centre[2]), yaw_rad=yaw)
-        extent = np.array([length / 2.0, w / 2.0, h / 2.0])
-        actors.append(ActorTruth(n, cls, pose, extent, np.zeros(3)))
+        x, y, z = (float(v) for v in box.center_m)
+        pose = Pose(x, y, z + VELO_HEIGHT_M, yaw_rad=box.yaw_rad)
+        actors.append(ActorTruth(n, cls, pose, box.extent_m.copy(), np.zeros(3)))
     return actors
