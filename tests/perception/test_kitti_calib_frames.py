@@ -48,7 +48,9 @@ def test_label_centres_use_the_reference_camera_and_cam2_its_baseline(tmp_path: 
     )
     # the replay world's truth: the same boxes, raised to the ego frame on the ground
     (actor,) = replay_labels(label, calib)
-    np.testing.assert_allclose(actor.pose.translation, car.center_m + np.array([0.0, 0.0, VELO_HEIGHT_M]))
+    np.testing.assert_allclose(
+        actor.pose.translation, car.center_m + np.array([0.0, 0.0, VELO_HEIGHT_M])
+    )
 
 
 def test_a_calibration_without_p2_or_with_nan_is_named(tmp_path: Path) -> None:
