@@ -33,6 +33,7 @@ import yaml
 from agent.agent import Agent, AgentStep
 from evaluation.driving import DrivingMetrics
 from evaluation.law import route_law
+from loop.background_writer import BackgroundWriter
 from loop.rollout import Perceive, rollout, scenario_steps
 from loop.run_folder import claim_run_folder
 from loop.stack import CropReader, PerceptionStack
@@ -41,7 +42,14 @@ from loop.worlds import WorldOptions
 from reasoning.map_context import MapContext
 from roadmind.atomic import write_text_atomic
 from roadmind.frames import Pose
-from roadmind.messages import BevScene, Decision, LidarObject, ObjectClass, SensorFrame
+from roadmind.messages import (
+    BevScene,
+    Decision,
+    LidarObject,
+    ObjectClass,
+    SensorFrame,
+    VehicleControl,
+)
 from roadmind.progress import Progress
 from roadmind.progress import progress as progress_bar
 from roadmind.rates import PHYSICS_HZ
@@ -202,6 +210,11 @@ def drive(
             interrupted = True
         finally:
             stop.finishing()  # a signal from here on cannot cut the final writes short
+            try:
+                recorder.drain()  # the summary counts every logged frame
+            except BaseException:
+                recorder.close(summary(complete=True))
+                raise
             if bar is not None:
                 if finished:  # the goal came before the time limit
                     bar.set_postfix_str("goal reached")
@@ -370,6 +383,8 @@ class _Recorder:
         self.insets: dict[tuple, Inset] = {}
         self.log: SensorLogWriter | None = None
         self.log_ms: list[float] = []
+        # the log's compression and the video's drawing and encoding run beside the loop
+        self.writer = BackgroundWriter()
 
     def start_log(self, scenario: Scenario, options: DriveOptions, world: World) -> None:
         """log.mcap and its header: what replay rebuilds the drive from."""
@@ -420,9 +435,7 @@ class _Recorder:
         _write_all(self.decisions, (json.dumps(line) + "\n").encode())
         self.steps += 1
         if self.log is not None:
-            t0 = time.perf_counter()
-            self.log.write_frame(frame, scene, decision, step.control)
-            self.log_ms.append((time.perf_counter() - t0) * 1000.0)
+            self.writer.submit(self._log_frame, frame, scene, decision, step.control)
         for key, value in zip(
             ("t", "v", "limit", "target", "action"),
             (
@@ -438,9 +451,23 @@ class _Recorder:
         if self.video is not None and frame.frame_id % self.video_every == 0:
             self._video_frame(frame, scene, step, context)
 
+    def _log_frame(
+        self, frame: SensorFrame, scene: BevScene, decision: Decision, control: VehicleControl
+    ) -> None:
+        assert self.log is not None
+        t0 = time.perf_counter()
+        self.log.write_frame(frame, scene, decision, control)
+        self.log_ms.append((time.perf_counter() - t0) * 1000.0)
+
+    def drain(self) -> None:
+        """Wait for the log and video writes handed to the worker (raises their error)."""
+        self.writer.close()
+
     def _video_frame(
         self, frame: SensorFrame, scene: BevScene, step: AgentStep, context: MapContext
     ) -> None:
+        """What the frame shows is gathered here (the stack's state changes next step);
+        the worker draws and encodes it."""
         from report.run_report import LabeledBox, compose_frame
 
         assert self.video is not None
@@ -464,17 +491,20 @@ class _Recorder:
         inset = None
         if isinstance(self.perceive, PerceptionStack) and self.perceive.crop_reader is not None:
             inset = self._reading_inset(self.perceive.crop_reader, scene, decision)
-        self.video.write(
-            compose_frame(
-                cam.bgra if cam is not None else None,
-                boxes,
-                scene,
-                decision,
-                route,
-                hud,
-                ego_speed_mps=frame.ego.speed_mps,
-                layers=layers,
-                inset=inset,
+        video = self.video
+        self.writer.submit(
+            lambda: video.write(
+                compose_frame(
+                    cam.bgra if cam is not None else None,
+                    boxes,
+                    scene,
+                    decision,
+                    route,
+                    hud,
+                    ego_speed_mps=frame.ego.speed_mps,
+                    layers=layers,
+                    inset=inset,
+                )
             )
         )
 
@@ -513,6 +543,12 @@ class _Recorder:
     def close(self, summary: dict[str, object]) -> None:
         """The final files, small ones first: metrics, timeline, then the video; the log's
         summary (index) first of all."""
+        try:
+            self.writer.close()  # every queued write first (drive() drained it already)
+        finally:
+            self._close_files(summary)
+
+    def _close_files(self, summary: dict[str, object]) -> None:
         if self.decisions is not None:
             os.close(self.decisions)
             self.decisions = None
