@@ -27,10 +27,11 @@ def test_an_error_reaches_the_loop_and_later_jobs_are_dropped() -> None:
     def fail() -> None:
         raise OSError("disk full")
 
-    writer.submit(fail)
-    writer.submit(done.append, 1)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(OSError, match="disk full"):  # at the next submit or at close
+        writer.submit(fail)
+        writer.submit(done.append, 1)
         writer.close()
+    writer.close()
     assert done == []
     with pytest.raises(RuntimeError, match="closed"):
         writer.submit(done.append, 2)
