@@ -178,7 +178,7 @@ def fraction(text: str) -> float:
 
 def add_detector_flags(p: argparse.ArgumentParser) -> None:
     """The detector's flags, as a YOLO user knows them."""
-    from perception.camera_detector import DEFAULT_WEIGHTS, IMGSZ
+    from perception.camera_detector import BACKENDS, DEFAULT_WEIGHTS, IMGSZ
 
     p.add_argument(
         "--weights",
@@ -196,7 +196,12 @@ def add_detector_flags(p: argparse.ArgumentParser) -> None:
         help=f"network input's longer side at most this [px] (default {IMGSZ}; smaller "
         "images run enlarged 1.3x up to it)",
     )
-    p.add_argument("--runtime", choices=["onnx", "torch"], default="onnx", help="detector runtime")
+    p.add_argument(
+        "--runtime",
+        choices=list(BACKENDS),
+        default="openvino",
+        help="detector runtime (openvino: the ONNX export on OpenVINO, the stack's)",
+    )
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -182,7 +182,7 @@ def _pick(entries: list, names: list[str]) -> list:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from perception.camera_detector import DEFAULT_WEIGHTS
+    from perception.camera_detector import BACKENDS, DEFAULT_WEIGHTS
 
     p = sub.add_parser("eval", help="score perception against the embedded world (JSON out)")
     evals = p.add_subparsers(dest="target", required=True)
@@ -217,8 +217,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--runtime",
         "--backend",  # its old name; --backend elsewhere picks the world
         dest="runtime",
-        choices=["onnx", "torch"],
-        default="onnx",
+        choices=list(BACKENDS),
+        default="openvino",
         help="detector runtime",
     )
     e.add_argument("--data", default=str(DATA_DIR), help="dataset made by `roadmind datagen`")

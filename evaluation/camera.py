@@ -14,13 +14,15 @@ from perception.camera_detector import (
     load_yolo,
     quiet_ultralytics,
 )
+from perception.openvino_export import export_openvino
 from roadmind.config import read_yaml
 from roadmind.errors import UserError
 
 
-def eval_camera(weights: Path, data_dir: Path, runtime: str = "onnx") -> dict[str, object]:
+def eval_camera(weights: Path, data_dir: Path, runtime: str = "openvino") -> dict[str, object]:
     """mAP50 and mAP50-95 per class on the held-out split of ``data_dir`` (made by
-    ``roadmind datagen``), through ultralytics' validator; ``runtime`` onnx or torch."""
+    ``roadmind datagen``), through ultralytics' validator; ``runtime`` openvino (the
+    stack's), onnx or torch."""
     if not weights.is_file():
         raise UserError(f"{weights}: detector weights not found; {TRAIN_HINT}, or give --weights")
     data = data_dir / "data.yaml"
@@ -38,9 +40,9 @@ def eval_camera(weights: Path, data_dir: Path, runtime: str = "onnx") -> dict[st
     if first is None:
         raise UserError(f"{val_images[0]}: not a readable image")
     input_px = input_hw(*first.shape[:2])[1]
-    if runtime == "onnx" and weights.suffix != ".onnx":
+    if runtime in ("onnx", "openvino") and weights.suffix != ".onnx":
         weights = export_onnx(weights)
-    model = load_yolo(weights)
+    model = load_yolo(export_openvino(weights) if runtime == "openvino" else weights)
     # the validator compares class indices, not names
     if {int(k): v for k, v in model.names.items()} != names:
         raise UserError(

@@ -46,7 +46,7 @@ def _iou(a: np.ndarray, b: np.ndarray) -> float:
     return inter / (area(a) + area(b) - inter)
 
 
-@pytest.mark.parametrize("backend", ["torch", "onnx"])
+@pytest.mark.parametrize("backend", ["torch", "onnx", "openvino"])
 def test_finds_the_big_objects_of_a_frame(frame, onnx_weights: Path, backend: str) -> None:
     weights = DEFAULT_WEIGHTS if backend == "torch" else onnx_weights
     found = CameraDetector(weights, backend).detect(frame.cameras[0])  # type: ignore[arg-type]
@@ -75,6 +75,29 @@ def test_onnx_and_torch_agree(frame, onnx_weights: Path) -> None:
     strong = [d for d in a if d.score > 0.5]
     for d in strong:
         assert any(e.object_class is d.object_class and _iou(e.xyxy_px, d.xyxy_px) > 0.7 for e in b)
+
+
+def test_openvino_runs_the_onnx_export_and_agrees_with_onnx_runtime(
+    frame, onnx_weights: Path
+) -> None:
+    """The default runtime: the ONNX export converted to OpenVINO's IR once, beside it
+    (bf16 on CPUs that have it, so boxes agree to rounding, not bit for bit)."""
+    image = frame.cameras[0]
+    onnx = CameraDetector(onnx_weights, "onnx").detect(image)
+    detector = CameraDetector(onnx_weights)
+    assert detector.backend == "openvino"
+    folder = onnx_weights.with_suffix(".onnx").with_name(f"{onnx_weights.stem}_openvino_model")
+    made = (folder / "model.bin").stat().st_mtime_ns
+    found = detector.detect(image)
+    for d in (d for d in onnx if d.score > 0.5):
+        assert any(
+            e.object_class is d.object_class and _iou(e.xyxy_px, d.xyxy_px) > 0.9 for e in found
+        )
+    assert {d.object_class for d in found if d.score > 0.5} == {
+        d.object_class for d in onnx if d.score > 0.5
+    }
+    CameraDetector(onnx_weights)  # the IR is reused, not made again
+    assert (folder / "model.bin").stat().st_mtime_ns == made
 
 
 def test_coco_names_map_onto_roadmind_classes() -> None:
@@ -196,7 +219,7 @@ def test_crop_boxes_cut_by_an_inner_crop_edge_are_dropped_and_duplicates_merged(
     assert sorted(zip(cls.tolist(), score.tolist(), strict=True)) == [(0, 0.6), (1, 0.8)]
 
 
-@pytest.mark.parametrize("backend", ["torch", "onnx"])
+@pytest.mark.parametrize("backend", ["torch", "onnx", "openvino"])
 def test_the_horizon_crop_finds_far_pedestrians_the_shrunk_frame_misses(
     onnx_weights: Path, backend: str
 ) -> None:
