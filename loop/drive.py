@@ -193,7 +193,8 @@ def drive(
                 recorder.record(frame, s.scene, step, metrics.limit_mps, context)
                 stop.arm()
                 if scores is not None:
-                    scores.add(frame, s.scene, scenario.name)
+                    # scored beside the loop, after the step's writes (read at the end)
+                    recorder.writer.submit(scores.add, frame, s.scene, scenario.name)
                 if bar is not None:
                     bar.update()
                 if metrics.route_completion >= 1.0 and frame.ego.speed_mps < STOPPED_AT_GOAL_MPS:
