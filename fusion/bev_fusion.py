@@ -9,7 +9,9 @@ camera frame does). In a cycle:
    from LiDAR; LiDAR objects no camera claims stay, with class unknown;
 2. camera-only boxes are placed by the LiDAR points in their frustum, else by the
    ground plane and a size prior (``fusion.locate``), with an uncertainty; placements
-   that land on an unclaimed LiDAR object give it their class instead;
+   that land on an unclaimed LiDAR object give it their class instead; one placed
+   near with no obstacle return in its box is dropped while the scan is fresh (the
+   LiDAR would have hit it: ``lidar_veto_m``);
 3. all of them update the tracker (world frame, ego pose of the scan), which gives
    ids and velocities;
 4. signs and lights are placed the same way, matched to map landmarks
@@ -264,6 +266,8 @@ class BevFusion:
             placed = place(det, view.image, projected[view.image.name], prior)
             if placed is None or math.hypot(*placed.center_m[:2]) > cfg.object_range_m:
                 continue
+            if lidar is not None and self._lidar_vetoes(det.object_class, placed):
+                continue
             if self._absorb(tracked, det, placed, view.image.sensor_to_ego.translation):
                 continue
             extent = _prior_extent(det.object_class, prior.height_m)
@@ -297,6 +301,14 @@ class BevFusion:
             rays,
             {v.image.name: v.detections for v in cameras.values()},
         )
+
+    def _lidar_vetoes(self, object_class: ObjectClass, placed: Placement) -> bool:
+        """A camera-only road user placed near, where this scan put no obstacle return
+        in its box: the LiDAR would have seen it (``FusionConfig.lidar_veto_m``)."""
+        if placed.source.startswith("lidar"):
+            return False
+        veto_m = getattr(self.config.lidar_veto_m, object_class.value, 0.0)
+        return math.hypot(*placed.center_m[:2]) < veto_m
 
     def _plausible(self, object_class: ObjectClass, extent_m: np.ndarray) -> bool:
         """Whether a LiDAR box of these half sizes can be a road user of this class."""

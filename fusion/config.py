@@ -46,6 +46,16 @@ class PlausibleConfig(StrictModel):
     pedestrian: ShapeLimits = ShapeLimits(max_height_m=2.4, max_length_m=1.5)
 
 
+class LidarVetoConfig(StrictModel):
+    """Within these ranges [m] a fresh scan would have hit a road user with dozens of
+    returns (a car at 30 m: ~20 on 32 channels; a pedestrian at 15 m: ~20): a box the
+    camera alone places there, with no obstacle return in it, is a picture of something
+    else (a raised road, a facade) and is dropped. 0 turns the check off for a class."""
+
+    vehicle: float = Field(30.0, ge=0.0)
+    pedestrian: float = Field(15.0, ge=0.0)
+
+
 class PriorsConfig(StrictModel):
     vehicle: SizePrior = SizePrior(height_m=1.5, width_m=1.8, half_length_m=2.2, half_width_m=0.9)
     pedestrian: SizePrior = SizePrior(
@@ -82,6 +92,7 @@ class FusionConfig(StrictModel):
     lidar_only_score: float = Field(0.3, ge=0.0, le=1.0)
     camera_only_score_factor: float = Field(0.8, ge=0.0, le=1.0)
     camera_only_min_score: float = Field(0.5, ge=0.0, le=1.0)
+    lidar_veto_m: LidarVetoConfig = LidarVetoConfig()
     priors: PriorsConfig = PriorsConfig()
     plausible: PlausibleConfig = PlausibleConfig()
     timing: SensorTimingConfig = SensorTimingConfig()

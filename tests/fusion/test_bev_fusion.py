@@ -258,3 +258,25 @@ def test_a_vague_camera_placement_does_not_swallow_the_car_in_the_next_lane() ->
     scene = _run(fusion, 3, make)
     vehicles = sorted(o.position_m[0] for o in scene.objects)
     assert len(vehicles) == 2 and vehicles[1] > 41.0
+
+
+def test_a_near_camera_only_road_user_the_lidar_did_not_hit_is_dropped() -> None:
+    """A vehicle box low in the frame (placed ~10 m ahead by the ground) with no obstacle
+    return in it: a fresh scan would have hit a car there, so it is not one. Without a
+    scan the camera alone is believed."""
+    ghost = _obj(10.0, 0.0)
+
+    def seen(config: FusionConfig, scan: bool) -> tuple:
+        fusion = BevFusion(config, (), ("front",))
+        scene = BevScene(0, 0.0)
+        for k in range(3):
+            t = 0.1 * k
+            cam = _camera(t)
+            det = Detection2D("front", ObjectClass.VEHICLE, _box(ghost, cam), 0.9)
+            scene = fusion.update(k, t, Pose(), _views(cam, det), _lidar([], t) if scan else None)
+        return scene.objects
+
+    assert seen(FusionConfig(), scan=True) == ()
+    (obj,) = seen(FusionConfig(), scan=False)
+    assert obj.object_class is ObjectClass.VEHICLE and 7.0 < obj.position_m[0] < 14.0
+    assert len(seen(FusionConfig(lidar_veto_m={"vehicle": 0.0}), scan=True)) == 1
