@@ -74,6 +74,14 @@ class LanePath:
         self, xy: np.ndarray, s_hint: float | None = None, window_m: float = 30.0
     ) -> tuple[float, float]:
         """Arc length and signed lateral offset (right positive) of the closest point."""
+        s, lateral = self.project_many(np.asarray(xy)[None, :2], s_hint, window_m)
+        return float(s[0]), float(lateral[0])
+
+    def project_many(
+        self, xy: np.ndarray, s_hint: float | None = None, window_m: float = 30.0
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``project`` for (M, 2) points at once: (M,) arc lengths and lateral offsets."""
+        xy = np.asarray(xy, np.float64)[:, :2]
         lo, hi = 0, len(self.s) - 1
         if s_hint is not None:
             lo = max(0, int(np.searchsorted(self.s, s_hint - window_m)) - 1)
@@ -81,13 +89,15 @@ class LanePath:
         a = self.points[lo:hi, :2]
         b = self.points[lo + 1 : hi + 1, :2]
         if len(a) == 0:
-            return float(self.s[lo]), 0.0
+            return np.full(len(xy), float(self.s[lo])), np.zeros(len(xy))
         ab = b - a
         denom = np.maximum(np.einsum("ij,ij->i", ab, ab), 1e-9)
-        f = np.clip(np.einsum("ij,ij->i", xy[:2] - a, ab) / denom, 0.0, 1.0)
-        closest = a + ab * f[:, None]
-        d = np.linalg.norm(closest - xy[:2], axis=1)
-        k = int(np.argmin(d))
-        s = float(self.s[lo + k] + f[k] * math.sqrt(denom[k]))
-        cross = ab[k, 0] * (xy[1] - a[k, 1]) - ab[k, 1] * (xy[0] - a[k, 0])
-        return s, float(math.copysign(d[k], cross))
+        rel = xy[:, None, :] - a[None, :, :]  # (M, K, 2)
+        f = np.clip(np.einsum("mkj,kj->mk", rel, ab) / denom, 0.0, 1.0)
+        closest = a + ab * f[:, :, None]
+        d = np.linalg.norm(closest - xy[:, None, :], axis=2)
+        k = np.argmin(d, axis=1)
+        rows = np.arange(len(xy))
+        s = self.s[lo + k] + f[rows, k] * np.sqrt(denom[k])
+        cross = ab[k, 0] * (xy[:, 1] - a[k, 1]) - ab[k, 1] * (xy[:, 0] - a[k, 0])
+        return s, np.copysign(d[rows, k], cross)

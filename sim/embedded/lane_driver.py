@@ -105,15 +105,18 @@ class LaneDriver:
     ) -> tuple[float | None, float]:
         here, _ = self.path.at(s_m)
         best: tuple[float | None, float] = (None, 0.0)
-        for ob in obstacles:
-            if np.linalg.norm(ob.position - here[:2]) > LOOKAHEAD_M:
-                continue
-            s_ob, lateral = self.path.project(
-                ob.position, s_hint=s_m + LOOKAHEAD_M / 2, window_m=LOOKAHEAD_M / 2 + 5.0
-            )
+        near = [ob for ob in obstacles if np.linalg.norm(ob.position - here[:2]) <= LOOKAHEAD_M]
+        if not near:
+            return best
+        s_obs, laterals = self.path.project_many(
+            np.array([ob.position[:2] for ob in near]),
+            s_hint=s_m + LOOKAHEAD_M / 2,
+            window_m=LOOKAHEAD_M / 2 + 5.0,
+        )
+        for ob, s_ob, lateral in zip(near, s_obs, laterals, strict=True):
             if abs(lateral) > LANE_HALF_WIDTH_M or s_ob <= s_m:
                 continue
-            gap = s_ob - s_m - own_half - ob.half_length_m
+            gap = float(s_ob) - s_m - own_half - ob.half_length_m
             if best[0] is None or gap < best[0]:
                 best = (gap, v_mps - ob.speed_mps)
         return best
