@@ -46,7 +46,7 @@ import numpy as np
 from perception.lidar.clusters import dbscan_clusters, wall_split_clusters, warp_bev
 from perception.lidar.config import LidarPipelineConfig
 from perception.lidar.ground import opening_ground, patchwork_ground
-from perception.lidar.scan import clean_points, crop, range_sq, ring_gap_rad, voxel_downsample
+from perception.lidar.scan import clean_points, crop, ring_gap_rad, voxel_downsample
 from perception.lidar.shapes import objects_from_clusters
 from roadmind.frames import Pose
 from roadmind.messages import LidarObject, ObjectClass
@@ -121,7 +121,7 @@ class LidarPipeline:
             reach_m = cfg.crop.max_range_m + cfg.ground.window_m / 2.0
         else:
             reach_m = cfg.crop.max_range_m + cfg.ground.margin_m
-        xyz = crop(points, sensor_to_ego, cfg.crop.min_range_m, reach_m)
+        xyz, range_sq_m2 = crop(points, sensor_to_ego, cfg.crop.min_range_m, reach_m)
         counts["after_crop"] = int(xyz.shape[0])
         ms["crop"] = _lap(t0)
 
@@ -136,7 +136,7 @@ class LidarPipeline:
             )
         height = xyz[:, 2] - ground_z
         is_ground |= height <= cfg.ground.height_m
-        in_range = range_sq(xyz, sensor_xy) <= cfg.crop.max_range_m**2
+        in_range = range_sq_m2 <= cfg.crop.max_range_m**2
         above = (~is_ground) & (height <= cfg.crop.max_height_m) & in_range
         high = (~is_ground) & (height > cfg.objects.high_m) & in_range
         counts["ground"] = int(is_ground.sum())
