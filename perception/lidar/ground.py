@@ -50,7 +50,11 @@ def patchwork_ground(
     params.flatness_thr = [0.0] * len(rise)  # too high is too high, however flat
     with _quiet_stdout():  # the library prints a line on construction
         pw = pypatchworkpp.patchworkpp(params)
-    pw.estimateGround(xyz - sensor)
+    # Patchwork++ takes a column-major float32 matrix: hand it one, not a copy to convert
+    about_sensor = np.empty((3, xyz.shape[0]), np.float32)
+    for i in range(3):
+        np.subtract(xyz[:, i], sensor[i], out=about_sensor[i], casting="same_kind")
+    pw.estimateGround(about_sensor.T)
     is_ground[np.asarray(pw.getGroundIndices(), np.int64)] = True
     return local_ground(xyz, is_ground, sensor[:2], reach_m, cfg.cell_m), is_ground
 
@@ -60,9 +64,12 @@ def _cells(
 ) -> tuple[np.ndarray, int]:
     """(M,) flat cell index of a square grid about ``center_xy`` and its side in cells."""
     n = math.ceil(2.0 * half_size_m / cell_m) + 1
-    ij = np.floor((xy - center_xy + half_size_m) / cell_m).astype(np.int64)
-    np.clip(ij, 0, n - 1, out=ij)
-    return ij[:, 0] * n + ij[:, 1], n
+
+    def index(axis: int) -> np.ndarray:  # column by column: no (M, 2) temporaries
+        i = np.floor((xy[:, axis] - center_xy[axis] + half_size_m) / cell_m).astype(np.int64)
+        return np.clip(i, 0, n - 1, out=i)
+
+    return index(0) * n + index(1), n
 
 
 def local_ground(
