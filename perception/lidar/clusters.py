@@ -21,10 +21,13 @@ def warp_bev(xy: np.ndarray, sensor_xy: np.ndarray, from_m: float, scale_m: floa
     d = xy - sensor_xy
     if scale_m <= 0.0 or xy.shape[0] == 0:
         return d
-    r = np.maximum(np.hypot(d[:, 0], d[:, 1]), 1e-6)
+    dx, dy = d[:, 0], d[:, 1]
+    r = np.maximum(np.hypot(dx, dy), 1e-6)
     beyond = np.maximum(r - from_m, 0.0)
-    warped = np.minimum(r, from_m) + scale_m * np.log1p(beyond / scale_m)
-    return d * (warped / r)[:, None]
+    ratio = (np.minimum(r, from_m) + scale_m * np.log1p(beyond / scale_m)) / r
+    d[:, 0] = dx * ratio
+    d[:, 1] = dy * ratio
+    return d
 
 
 def wall_split_clusters(
@@ -42,9 +45,12 @@ def wall_split_clusters(
     sensor its far side from the fence, a car's width away: it stays."""
     if xy_warped.shape[0] == 0:
         return np.zeros(0, np.int32)
-    ij = np.floor((xy_warped - xy_warped.min(axis=0)) / cfg.grid_cell_m).astype(np.int64)
-    shape = (int(ij[:, 0].max()) + 1, int(ij[:, 1].max()) + 1)
-    cells, point_cell = np.unique(ij[:, 0] * shape[1] + ij[:, 1], return_inverse=True)
+    i, j = (
+        np.floor((xy_warped[:, k] - xy_warped[:, k].min()) / cfg.grid_cell_m).astype(np.int64)
+        for k in (0, 1)
+    )
+    shape = (int(i.max()) + 1, int(j.max()) + 1)
+    cells, point_cell = _occupied_cells(i * shape[1] + j, shape[0] * shape[1])
     ci, cj = np.divmod(cells, shape[1])
     # per cell: mean true xy (lines are straight only in the true plane)
     count = np.bincount(point_cell, minlength=cells.size).astype(np.float64)
@@ -60,16 +66,17 @@ def wall_split_clusters(
         cell_label = np.where(keep, grid[ci, cj] - 1, -1)
         if round_ == MAX_SPLIT_ROUNDS or n == 0:
             break
+        # the kept cells grouped by component, ascending within each (a stable sort)
         kept = np.flatnonzero(keep)
         lab = cell_label[kept]
-        lo = np.full((n, 2), np.inf)
-        hi = np.full((n, 2), -np.inf)
-        np.minimum.at(lo, lab, cxy[kept])
-        np.maximum.at(hi, lab, cxy[kept])
+        kept = kept[np.argsort(lab.astype(_small_int(n)), kind="stable")]
+        starts = np.r_[0, np.cumsum(np.bincount(lab, minlength=n))]
+        lo = np.minimum.reduceat(cxy[kept], starts[:-1], axis=0)
+        hi = np.maximum.reduceat(cxy[kept], starts[:-1], axis=0)
         long = np.flatnonzero(np.hypot(*(hi - lo).T) >= cfg.split_length_m)
         found = False
         for k in long:
-            members = kept[lab == k]
+            members = kept[starts[k] : starts[k + 1]]
             wall = _wall_cells(cxy[members], rng, cfg)
             if wall is not None:
                 keep[members[wall]] = False
@@ -77,6 +84,26 @@ def wall_split_clusters(
         if not found:
             break
     return cell_label[point_cell].astype(np.int32)
+
+
+def _occupied_cells(flat: np.ndarray, ncells: int) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(flat, return_inverse=True)`` for cell indices in [0, ncells): a lookup
+    table instead of a sort when the grid is not much larger than the point set."""
+    if ncells > 16 * flat.size + 65536:
+        cells, inverse = np.unique(flat, return_inverse=True)
+        return cells, inverse.ravel()
+    present = np.zeros(ncells, bool)
+    present[flat] = True
+    cells = np.flatnonzero(present)
+    rank = np.zeros(ncells, np.int64)
+    rank[cells] = np.arange(cells.size)
+    return cells, rank[flat]
+
+
+def _small_int(n: int) -> type[np.signedinteger]:
+    """The narrowest signed type for values below ``n``: numpy sorts 16-bit keys stably by
+    radix, wider ones by merging."""
+    return np.int16 if n <= np.iinfo(np.int16).max else np.int64
 
 
 def _wall_cells(pts: np.ndarray, rng: np.random.Generator, cfg: ClusterConfig) -> np.ndarray | None:
@@ -91,21 +118,21 @@ def _wall_cells(pts: np.ndarray, rng: np.random.Generator, cfg: ClusterConfig) -
         return None
     direction = d[ok] / norm[ok, None]
     origin = pts[pairs[ok, 0]]
-    rel = pts[None, :, :] - origin[:, None, :]  # (H, n, 2)
-    across = np.abs(rel[..., 0] * direction[:, None, 1] - rel[..., 1] * direction[:, None, 0])
-    best = int(np.argmax((across <= cfg.line_tolerance_m).sum(axis=1)))
-    along = rel[best] @ direction[best]
-    on_line = across[best] <= cfg.line_tolerance_m
-    ranks = np.sort(along[on_line])
-    breaks = np.flatnonzero(np.diff(ranks) > cfg.line_gap_m) + 1
-    best_run: tuple[float, float] | None = None
-    best_len = cfg.split_length_m
-    for chunk in np.split(ranks, breaks):
-        if chunk[-1] - chunk[0] >= best_len:
-            best_len, best_run = float(chunk[-1] - chunk[0]), (float(chunk[0]), float(chunk[-1]))
-    if best_run is None:
+    # offsets from each hypothesis' origin, x and y apart: (H, n) each
+    rel_x = pts[:, 0] - origin[:, :1]
+    rel_y = pts[:, 1] - origin[:, 1:]
+    across = np.abs(rel_x * direction[:, 1:] - rel_y * direction[:, :1])
+    best = int(np.argmax(np.count_nonzero(across <= cfg.line_tolerance_m, axis=1)))
+    along = np.stack([rel_x[best], rel_y[best]], 1) @ direction[best]
+    ranks = np.sort(along[across[best] <= cfg.line_tolerance_m])
+    # runs along the line split at wide gaps; the last of the longest wins
+    breaks = np.flatnonzero(np.diff(ranks) > cfg.line_gap_m)
+    first, last = np.r_[0, breaks + 1], np.r_[breaks, ranks.size - 1]
+    length = ranks[last] - ranks[first]
+    k = length.size - 1 - int(np.argmax(length[::-1]))
+    if length[k] < cfg.split_length_m:
         return None
-    lo, hi = best_run
+    lo, hi = ranks[first[k]], ranks[last[k]]
     band = cfg.wall_band_m
     return (across[best] <= band) & (along >= lo - band) & (along <= hi + band)
 
