@@ -29,61 +29,114 @@ class Boxes:
 
 
 def fit_boxes(
-    xyz: np.ndarray, ground_z: np.ndarray, labels: np.ndarray, voxel_m: float = 0.0
+    xyz: np.ndarray,
+    ground_z: np.ndarray,
+    labels: np.ndarray,
+    voxel_m: float = 0.0,
+    max_length_m: float = math.inf,
+    max_area_m2: float = math.inf,
 ) -> Boxes | None:
     """Bounding rectangles of all clusters at once, oriented so the points lie closest to
     their edges (L-shape fitting): one angle sweep, segment reductions,
     over one point per bird's-eye ``voxel_m`` cell of each cluster (heights and point
-    counts over all of them)."""
+    counts over all of them).
+
+    A cluster none of whose swept rectangles is within ``max_length_m`` and
+    ``max_area_m2`` gets its smallest one without the L-shape search (the caller drops
+    clusters that big whatever their rectangle)."""
     member = np.flatnonzero(labels >= 0)
     if member.size == 0:
         return None
-    order = member[np.argsort(labels[member], kind="stable")]
+    order, cell_first = _by_cluster_and_cell(xyz, labels, member, voxel_m)
     lab = labels[order]
     starts_all = np.flatnonzero(np.r_[True, lab[1:] != lab[:-1]])
     counts = np.diff(np.r_[starts_all, lab.size])
     bottom = np.minimum.reduceat(ground_z[order], starts_all)
-    top = np.maximum.reduceat(xyz[order, 2], starts_all)
-    low = np.minimum.reduceat(xyz[order, 2], starts_all)
-    if voxel_m > 0.0:  # one point per (cluster, bird's-eye cell)
-        cell = np.floor(xyz[order, :2] / voxel_m).astype(np.int64)
-        cell -= cell.min(axis=0)
-        key = (lab.astype(np.int64) * (cell[:, 0].max() + 1) + cell[:, 0]) * (
-            cell[:, 1].max() + 1
-        ) + cell[:, 1]
-        _, first = np.unique(key, return_index=True)
-        order, lab = order[first], lab[first]  # unique keys sort by label first
+    z = xyz[order, 2]
+    top, low = np.maximum.reduceat(z, starts_all), np.minimum.reduceat(z, starts_all)
+    order, lab = order[cell_first], lab[cell_first]  # one point per (cluster, cell)
     starts = np.flatnonzero(np.r_[True, lab[1:] != lab[:-1]])
     sizes = np.diff(np.r_[starts, lab.size])
-    xy = xyz[order, :2]
-    anchor = np.repeat(xy[starts], sizes, axis=0)  # keeps the sweep well conditioned
-    local = xy - anchor
+    x, y = xyz[order, 0], xyz[order, 1]
+    # about each cluster's first point: keeps the sweep well conditioned
+    local_x, local_y = x - np.repeat(x[starts], sizes), y - np.repeat(y[starts], sizes)
     angles = np.arange(0.0, math.pi / 2.0, ANGLE_STEP_RAD)
-    cos, sin = np.cos(angles), np.sin(angles)
-    u = local[:, :1] * cos + local[:, 1:] * sin  # (M, A)
-    v = local[:, 1:] * cos - local[:, :1] * sin
-    u_lo, u_hi = np.minimum.reduceat(u, starts), np.maximum.reduceat(u, starts)
-    v_lo, v_hi = np.minimum.reduceat(v, starts), np.maximum.reduceat(v, starts)
-    # closeness (Zhang et al. 2017, L-shape fitting): the rectangle whose edges the points
-    # hug; the minimum area is fooled by a sparse side seen at a grazing angle
-    edge_u = np.minimum(u - np.repeat(u_lo, sizes, 0), np.repeat(u_hi, sizes, 0) - u)
-    edge_v = np.minimum(v - np.repeat(v_lo, sizes, 0), np.repeat(v_hi, sizes, 0) - v)
-    near_edge = 1.0 / np.maximum(np.minimum(edge_u, edge_v), CLOSENESS_M)
-    best = np.argmax(np.add.reduceat(near_edge, starts), axis=1)
-    # a small blob (a person, a post) has no edges to hug: its smallest rectangle
-    area = (u_hi - u_lo) * (v_hi - v_lo)
-    smallest = np.argmin(area, axis=1)
+    cos, sin = np.cos(angles)[:, None], np.sin(angles)[:, None]
+    # (A, M): angles by points, so the segment reductions run along contiguous rows
+    u = cos * local_x + sin * local_y
+    v = cos * local_y - sin * local_x
+    u_lo, u_hi = np.minimum.reduceat(u, starts, 1), np.maximum.reduceat(u, starts, 1)
+    v_lo, v_hi = np.minimum.reduceat(v, starts, 1), np.maximum.reduceat(v, starts, 1)
+    u_span, v_span = (u_hi - u_lo).T, (v_hi - v_lo).T  # (K, A)
+    area = u_span * v_span
+    best = np.argmin(area, axis=1)
     rows = np.arange(starts.size)
-    small = np.maximum((u_hi - u_lo)[rows, smallest], (v_hi - v_lo)[rows, smallest])
-    best = np.where(small < L_SHAPE_MIN_M, smallest, best)
-    du, dv = (u_hi - u_lo)[rows, best], (v_hi - v_lo)[rows, best]
-    uc, vc = (u_hi + u_lo)[rows, best] / 2.0, (v_hi + v_lo)[rows, best] / 2.0
+    # a small blob (a person, a post) has no edges to hug: its smallest rectangle; others
+    # (unless too big for any use) the one whose edges the points hug (closeness, Zhang
+    # et al. 2017): the minimum area is fooled by a sparse side seen at a grazing angle
+    usable = area.min(axis=1) <= max_area_m2
+    usable &= np.maximum(u_span, v_span).min(axis=1) <= max_length_m
+    hug = usable & (np.maximum(u_span[rows, best], v_span[rows, best]) >= L_SHAPE_MIN_M)
+    if hug.any():
+        k = np.flatnonzero(hug)
+        on = np.repeat(hug, sizes)
+        bounds = (u_lo[:, k], u_hi[:, k], v_lo[:, k], v_hi[:, k])
+        near = _near_edge(u[:, on], v[:, on], bounds, sizes[k])
+        best[k] = np.argmax(np.add.reduceat(near, np.r_[0, np.cumsum(sizes[k])[:-1]], 1), 0)
+    du, dv = u_span[rows, best], v_span[rows, best]
+    uc, vc = (u_hi + u_lo)[best, rows] / 2.0, (v_hi + v_lo)[best, rows] / 2.0
     theta = angles[best]
-    center = xy[starts] + np.stack(
-        [uc * np.cos(theta) - vc * np.sin(theta), uc * np.sin(theta) + vc * np.cos(theta)], 1
+    center = np.stack(
+        [
+            x[starts] + (uc * np.cos(theta) - vc * np.sin(theta)),
+            y[starts] + (uc * np.sin(theta) + vc * np.cos(theta)),
+        ],
+        1,
     )
     swap = dv > du
     length, width = np.where(swap, dv, du), np.where(swap, du, dv)
     yaw = np.where(swap, theta + math.pi / 2.0, theta)
     yaw = (yaw + math.pi / 2.0) % math.pi - math.pi / 2.0  # a box's heading is mod pi
     return Boxes(center, length, width, yaw, bottom, top, low, counts, lab[starts], sizes)
+
+
+def _by_cluster_and_cell(
+    xyz: np.ndarray, labels: np.ndarray, member: np.ndarray, voxel_m: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """The clustered points' indices sorted by (cluster, bird's-eye ``voxel_m`` cell,
+    index), and the positions in that order of each (cluster, cell)'s first point (all
+    positions when ``voxel_m`` is 0)."""
+    key = labels[member].astype(np.int64)
+    if voxel_m > 0.0:
+        for axis in (0, 1):
+            cell = np.floor(xyz[member, axis] / voxel_m).astype(np.int64)
+            cell -= cell.min()
+            key = key * (int(cell.max()) + 1) + cell
+    # the index folded into the key makes every key unique: a plain sort, no stable one
+    n = xyz.shape[0]
+    if int(key.max()) < np.iinfo(np.int64).max // n - 1:
+        key, order = np.divmod(np.sort(key * n + member), n)
+    else:
+        by_key = np.argsort(key, kind="stable")
+        key, order = key[by_key], member[by_key]
+    if voxel_m <= 0.0:
+        return order, np.arange(order.size)
+    return order, np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+
+
+def _near_edge(
+    u: np.ndarray,
+    v: np.ndarray,
+    bounds: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    sizes: np.ndarray,
+) -> np.ndarray:
+    """(A, M) 1 / distance of each point to its cluster rectangle's nearest edge at each
+    angle (at least ``CLOSENESS_M``), computed in place over few (A, M) buffers (``u``
+    and ``v`` are kept)."""
+    u_lo, u_hi, v_lo, v_hi = (np.repeat(b, sizes, axis=1) for b in bounds)
+    near = np.subtract(u, u_lo, out=u_lo)  # from the low edge in u
+    np.minimum(near, np.subtract(u_hi, u, out=u_hi), out=near)  # the high edge in u
+    np.minimum(near, np.subtract(v, v_lo, out=v_lo), out=near)
+    np.minimum(near, np.subtract(v_hi, v, out=v_hi), out=near)
+    np.maximum(near, CLOSENESS_M, out=near)
+    return np.divide(1.0, near, out=near)

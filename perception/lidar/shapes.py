@@ -30,7 +30,7 @@ def objects_from_clusters(
     returns higher than ``cfg.high_m`` above the ground (façades, canopies); ``ring_gap``:
     the sensor's vertical angle between rings [rad] (an object's top return lies up to
     one gap below its top, so the classes' lowest heights allow that much less)."""
-    boxes = fit_boxes(xyz, ground_z, labels, voxel_m)
+    boxes = fit_boxes(xyz, ground_z, labels, voxel_m, cfg.max_length_m, cfg.max_area_m2)
     if boxes is None:
         return ()
     height = boxes.top_z - boxes.ground_z
@@ -141,14 +141,11 @@ def _post_with_top(
     yaw = boxes.yaw_rad[row]
     u = xyz[member, 0] * np.cos(yaw) + xyz[member, 1] * np.sin(yaw)
     group = row * 2 + upper
-    order = np.argsort(group, kind="stable")
-    g = group[order]
-    starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
-    extent = np.zeros(2 * boxes.label.size)
-    extent[g[starts]] = np.maximum.reduceat(u[order], starts) - np.minimum.reduceat(
-        u[order], starts
-    )
     count = np.bincount(group, minlength=2 * boxes.label.size)
+    hi, lo = np.full(count.size, -np.inf), np.full(count.size, np.inf)
+    np.maximum.at(hi, group, u)  # unbuffered per-group extremes: cheaper than sorting
+    np.minimum.at(lo, group, u)
+    extent = np.where(count > 0, hi - lo, 0.0)
     lower, top = extent[0::2], extent[1::2]
     column = (count[0::2] >= POLE_MIN_RETURNS) & (lower <= cfg.pole_max_width_m)
     return column & (top >= lower + cfg.pole_top_extra_m)
