@@ -111,30 +111,35 @@ def _wall_cells(pts: np.ndarray, rng: np.random.Generator, cfg: ClusterConfig) -
     within ``wall_band_m`` of it; None when there is no such run."""
     n = pts.shape[0]
     pairs = rng.integers(0, n, size=(RANSAC_TRIES, 2))
-    d = pts[pairs[:, 1]] - pts[pairs[:, 0]]
+    start = pts[pairs[:, 0]]
+    d = pts[pairs[:, 1]] - start
     norm = np.hypot(d[:, 0], d[:, 1])
     ok = norm > 0.5
     if not ok.any():
         return None
     direction = d[ok] / norm[ok, None]
-    origin = pts[pairs[ok, 0]]
+    origin = start[ok]
     # offsets from each hypothesis' origin, x and y apart: (H, n) each
     rel_x = pts[:, 0] - origin[:, :1]
     rel_y = pts[:, 1] - origin[:, 1:]
-    across = np.abs(rel_x * direction[:, 1:] - rel_y * direction[:, :1])
+    across = rel_x * direction[:, 1:]
+    across -= rel_y * direction[:, :1]
+    np.abs(across, out=across)
     best = int(np.argmax(np.count_nonzero(across <= cfg.line_tolerance_m, axis=1)))
+    across = across[best]
     along = np.stack([rel_x[best], rel_y[best]], 1) @ direction[best]
-    ranks = np.sort(along[across[best] <= cfg.line_tolerance_m])
+    ranks = np.sort(along[across <= cfg.line_tolerance_m])
     # runs along the line split at wide gaps; the last of the longest wins
     breaks = np.flatnonzero(np.diff(ranks) > cfg.line_gap_m)
-    first, last = np.r_[0, breaks + 1], np.r_[breaks, ranks.size - 1]
+    first = np.concatenate(((0,), breaks + 1))
+    last = np.concatenate((breaks, (ranks.size - 1,)))
     length = ranks[last] - ranks[first]
     k = length.size - 1 - int(np.argmax(length[::-1]))
     if length[k] < cfg.split_length_m:
         return None
-    lo, hi = ranks[first[k]], ranks[last[k]]
     band = cfg.wall_band_m
-    return (across[best] <= band) & (along >= lo - band) & (along <= hi + band)
+    lo, hi = ranks[first[k]] - band, ranks[last[k]] + band
+    return (across <= band) & (along >= lo) & (along <= hi)
 
 
 def dbscan_clusters(xy: np.ndarray, cfg: ClusterConfig, thin_m: float = 0.0) -> np.ndarray:
