@@ -66,7 +66,8 @@ def _cells(
     n = math.ceil(2.0 * half_size_m / cell_m) + 1
 
     def index(axis: int) -> np.ndarray:  # column by column: no (M, 2) temporaries
-        i = np.floor((xy[:, axis] - center_xy[axis] + half_size_m) / cell_m).astype(np.int64)
+        # truncation, not floor: they differ below 0 only, which the clip maps to 0 anyway
+        i = ((xy[:, axis] - center_xy[axis] + half_size_m) / cell_m).astype(np.int64)
         return np.clip(i, 0, n - 1, out=i)
 
     return index(0) * n + index(1), n
@@ -80,8 +81,9 @@ def local_ground(
     flat, n = _cells(xyz[:, :2], center_xy, half_size_m, cell_m)
     if not is_ground.any():
         return np.full(xyz.shape[0], float(np.min(xyz[:, 2])) if xyz.size else 0.0)
-    total = np.bincount(flat[is_ground], xyz[is_ground, 2], minlength=n * n)
-    count = np.bincount(flat[is_ground], minlength=n * n)
+    ground_cell = flat[is_ground]
+    total = np.bincount(ground_cell, xyz[is_ground, 2], minlength=n * n)
+    count = np.bincount(ground_cell, minlength=n * n)
     mean = (total / np.maximum(count, 1)).reshape(n, n)
     empty = (count == 0).reshape(n, n)
     if empty.any():

@@ -146,9 +146,10 @@ class LidarPipeline:
         t2 = time.perf_counter()
         labels = np.full(xyz.shape[0], -1, np.int32)
         picked = np.flatnonzero(above)
-        xy = warp_bev(xyz[picked, :2], sensor_xy, cfg.cluster.warp_from_m, cfg.cluster.warp_scale_m)
+        xy_true = xyz[picked, :2]
+        xy = warp_bev(xy_true, sensor_xy, cfg.cluster.warp_from_m, cfg.cluster.warp_scale_m)
         if cfg.cluster.method == "grid":
-            labels[picked] = wall_split_clusters(xy, xyz[picked, :2], cfg.cluster)
+            labels[picked] = wall_split_clusters(xy, xy_true, cfg.cluster)
         else:
             labels[picked] = dbscan_clusters(xy, cfg.cluster, cfg.crop.voxel_m)
         counts["clusters"] = int(labels.max()) + 1 if labels.size else 0
