@@ -30,6 +30,8 @@ def objects_from_clusters(
     returns higher than ``cfg.high_m`` above the ground (façades, canopies); ``ring_gap``:
     the sensor's vertical angle between rings [rad] (an object's top return lies up to
     one gap below its top, so the classes' lowest heights allow that much less)."""
+    member = np.flatnonzero(labels >= 0)  # the rules look at clustered points only
+    xyz, ground_z, labels = xyz[member], ground_z[member], labels[member]
     boxes = fit_boxes(xyz, ground_z, labels, voxel_m, cfg.max_length_m, cfg.max_area_m2)
     if boxes is None:
         return ()
@@ -46,28 +48,36 @@ def objects_from_clusters(
     structure |= _post_with_top(boxes, labels, xyz, cfg)
     slack = np.hypot(*(boxes.center_xy - sensor_xy).T) * math.tan(ring_gap)
     hints = _class_hints(boxes, height, slack, cfg)
-    objects = []
-    for k in np.flatnonzero(keep):
-        hint = ObjectClass.UNKNOWN if structure[k] else hints[k]
-        center = boxes.center_xy[k]
-        length, width, yaw = float(boxes.length_m[k]), float(boxes.width_m[k]), boxes.yaw_rad[k]
-        if hint == ObjectClass.VEHICLE:
-            center, length, width, yaw = _complete_vehicle(
-                center, length, width, float(yaw), float(height[k]), sensor_xy, cfg
+    rows = np.flatnonzero(keep)
+    center = np.column_stack(
+        [boxes.center_xy[rows], (boxes.top_z[rows] + boxes.ground_z[rows]) / 2.0]
+    )
+    extent = np.column_stack([boxes.length_m[rows], boxes.width_m[rows], height[rows]]) / 2.0
+    yaw = boxes.yaw_rad[rows]
+    kinds = [ObjectClass.UNKNOWN if structure[k] else hints[k] for k in rows]
+    for i, k in enumerate(rows):
+        if kinds[i] == ObjectClass.VEHICLE:
+            xy, length, width, yaw[i] = _complete_vehicle(
+                boxes.center_xy[k],
+                float(boxes.length_m[k]),
+                float(boxes.width_m[k]),
+                float(boxes.yaw_rad[k]),
+                float(height[k]),
+                sensor_xy,
+                cfg,
             )
-        objects.append(
-            LidarObject(
-                center_m=np.array(
-                    [center[0], center[1], (boxes.top_z[k] + boxes.ground_z[k]) / 2.0]
-                ),
-                extent_m=np.array([length / 2.0, width / 2.0, height[k] / 2.0]),
-                yaw_rad=float(yaw),
-                num_points=int(boxes.num_points[k]),
-                class_hint=hint,
-            )
+            center[i, :2], extent[i, :2] = xy, (length / 2.0, width / 2.0)
+    by_range = np.argsort(np.hypot(center[:, 0], center[:, 1]), kind="stable")
+    return tuple(
+        LidarObject(
+            center_m=center[i].copy(),
+            extent_m=extent[i].copy(),
+            yaw_rad=float(yaw[i]),
+            num_points=int(boxes.num_points[rows[i]]),
+            class_hint=kinds[i],
         )
-    objects.sort(key=lambda o: float(np.hypot(*o.center_m[:2])))
-    return tuple(objects)
+        for i in by_range
+    )
 
 
 def _not_clutter(boxes: Boxes, height: np.ndarray, cfg: ObjectConfig) -> np.ndarray:
@@ -138,8 +148,10 @@ def _post_with_top(
     row = np.searchsorted(boxes.label, labels[member])
     bottom = boxes.ground_z[row]
     upper = xyz[member, 2] - bottom >= 0.5 * (boxes.top_z[row] - bottom)
-    yaw = boxes.yaw_rad[row]
-    u = xyz[member, 0] * np.cos(yaw) + xyz[member, 1] * np.sin(yaw)
+    # each box's cos and sin handed to its points (numpy computes every element alike,
+    # so these are the values of cos and sin taken per point)
+    cos, sin = np.cos(boxes.yaw_rad)[row], np.sin(boxes.yaw_rad)[row]
+    u = xyz[member, 0] * cos + xyz[member, 1] * sin
     group = row * 2 + upper
     count = np.bincount(group, minlength=2 * boxes.label.size)
     hi, lo = np.full(count.size, -np.inf), np.full(count.size, np.inf)
