@@ -11,7 +11,7 @@ from benchmarks.timing import timing_ms
 from fusion.associate import projected_box
 from fusion.bev_fusion import BevFusion, CameraView, LidarView
 from fusion.config import load_fusion_config
-from perception.lidar_pipeline import LidarResult
+from perception.lidar.pipeline import LidarResult
 from roadmind.frames import Pose
 from roadmind.messages import CameraImage, Detection2D, LidarObject, ObjectClass
 from sim.rig import RigConfig

@@ -14,7 +14,8 @@ import numpy as np
 from benchmarks.timing import cpu_count, cpu_name, timing_ms
 from loop.rollout import frames_at
 from loop.worlds import WorldOptions
-from perception.lidar_pipeline import LidarPipeline, LidarPipelineConfig
+from perception.lidar.config import LidarPipelineConfig
+from perception.lidar.pipeline import LidarPipeline
 from perception.point_cloud_io import read_points
 from roadmind.frames import Pose
 from sim.rig import LidarConfig, MountPose, RigConfig

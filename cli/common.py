@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # --help stays light: heavy modules load inside commands
-    from perception.lidar_pipeline import LidarPipelineConfig
+    from perception.lidar.config import LidarPipelineConfig
     from sim.leaderboard_routes import LeaderboardRoute
     from sim.rig import RigConfig
     from sim.scenario import Scenario
@@ -182,7 +182,7 @@ def add_lidar_config(p: argparse.ArgumentParser) -> None:
 def lidar_config(args: argparse.Namespace) -> LidarPipelineConfig:
     from pathlib import Path
 
-    from perception.lidar_pipeline import load_lidar_config
+    from perception.lidar.config import load_lidar_config
 
     config = load_lidar_config(Path(args.config) if args.config else None)
     if args.method:

@@ -61,7 +61,7 @@ def cmd_eval_perception(args: argparse.Namespace) -> int:
     """Camera mAP on the held-out split and LiDAR precision/recall by range band."""
     from evaluation.camera import eval_camera
     from loop.eval_runs import eval_lidar
-    from perception.lidar_pipeline import load_lidar_config
+    from perception.lidar.config import load_lidar_config
 
     with contextlib.redirect_stdout(sys.stderr):  # stdout carries the JSON only
         camera = eval_camera(Path(args.weights), Path(args.data), args.runtime)

@@ -13,7 +13,7 @@ from roadmind.errors import UserError
 def cmd_lidar(args: argparse.Namespace) -> int:
     """One scan file -> objects, a bird's-eye PNG and a JSON line: counts, stage times and
     every object (class, centre and size in the sensor frame, yaw, points)."""
-    from perception.lidar_pipeline import LidarPipeline, object_dict
+    from perception.lidar.pipeline import LidarPipeline, object_dict
     from perception.point_cloud_io import read_points
     from report.lidar_view import lidar_result_bev
     from roadmind.frames import Pose

@@ -40,7 +40,7 @@ from fusion.locate import Placement, ProjectedPoints, camera_range, place, whole
 from fusion.occupancy import occupancy
 from fusion.sign_readings import HeldReading, ReadSign, SignReadings
 from fusion.tracking import Detection, Tracker
-from perception.lidar_pipeline import LidarResult
+from perception.lidar.pipeline import LidarResult
 from perception.light_state import read_light_state
 from roadmind.frames import Pose
 from roadmind.messages import (

@@ -17,7 +17,8 @@ from evaluation.fusion import FusedFrame, score_frames
 from evaluation.lidar import ScanDetections, score_scans
 from fusion.config import FusionConfig
 from loop.rollout import rollout, stack_for
-from perception.lidar_pipeline import LidarPipeline, LidarPipelineConfig
+from perception.lidar.config import LidarPipelineConfig
+from perception.lidar.pipeline import LidarPipeline
 from roadmind.rates import PHYSICS_HZ
 from sim.embedded.world import EmbeddedWorld
 from sim.rig import LidarConfig, RigConfig

@@ -27,7 +27,8 @@ from fusion.landmarks import KnownLandmark
 from fusion.second_look import look_again, sparse_probes
 from maps.landmarks import LightSpec, SignSpec
 from perception.camera_detector import CameraDetector
-from perception.lidar_pipeline import LidarPipeline, load_lidar_config
+from perception.lidar.config import load_lidar_config
+from perception.lidar.pipeline import LidarPipeline
 from reasoning.reader_crops import square_crop
 from reasoning.reader_model import load_encoder
 from reasoning.sign_reader import SignReader

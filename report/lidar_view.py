@@ -8,7 +8,7 @@ import math
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from perception.lidar_pipeline import LidarResult
+from perception.lidar.pipeline import LidarResult
 from report.visualize import CLASS_COLORS
 
 GROUND_RGB = (105, 105, 105)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from fusion.associate import associate, iou, projected_box
-from perception.lidar_pipeline import LidarPipeline
+from perception.lidar.pipeline import LidarPipeline
 from roadmind.frames import Pose
 from roadmind.messages import CameraImage, Detection2D, LidarObject, ObjectClass
 from sim.embedded.world import EmbeddedWorld

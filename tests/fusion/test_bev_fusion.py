@@ -14,7 +14,7 @@ from fusion.associate import projected_box
 from fusion.bev_fusion import BevFusion, CameraView, LidarView
 from fusion.config import FusionConfig, load_fusion_config
 from fusion.landmarks import KnownLandmark
-from perception.lidar_pipeline import LidarResult
+from perception.lidar.pipeline import LidarResult
 from roadmind.frames import Pose
 from roadmind.messages import (
     BevScene,

@@ -9,7 +9,7 @@ import numpy as np
 import open3d as o3d
 import pytest
 
-from perception.lidar_pipeline import LidarPipeline
+from perception.lidar.pipeline import LidarPipeline
 from roadmind.frames import Pose
 from roadmind.messages import LidarObject, ObjectClass
 

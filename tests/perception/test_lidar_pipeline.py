@@ -11,13 +11,8 @@ import pytest
 from PIL import Image
 
 from cli.main import main
-from perception.lidar_pipeline import (
-    ClusterConfig,
-    LidarPipeline,
-    LidarPipelineConfig,
-    detect_objects,
-    load_lidar_config,
-)
+from perception.lidar.config import ClusterConfig, LidarPipelineConfig, load_lidar_config
+from perception.lidar.pipeline import LidarPipeline, detect_objects
 from perception.point_cloud_io import read_kitti_bin, read_pcd, read_points, write_pcd
 from roadmind.errors import UserError
 from roadmind.frames import Pose

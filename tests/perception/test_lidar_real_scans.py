@@ -17,7 +17,7 @@ import pytest
 
 from cli.main import main
 from perception.kitti_labels import read_labels
-from perception.lidar_pipeline import LidarPipeline
+from perception.lidar.pipeline import LidarPipeline
 from perception.point_cloud_io import read_points
 from roadmind.frames import Pose
 from roadmind.messages import ObjectClass
