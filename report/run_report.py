@@ -249,6 +249,31 @@ def _font(size_px: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
     return ImageFont.load_default(size=size_px)
 
 
+@functools.lru_cache(maxsize=4096)
+def _text_mask(
+    text: str, font: ImageFont.FreeTypeFont | ImageFont.ImageFont, anchor: str | None
+) -> tuple[Image.Image, int, int]:
+    """A text's antialiased coverage (mode L) and its offset from the anchor point:
+    rasterised once, since most labels repeat from frame to frame."""
+    left, top, right, bottom = (int(v) for v in font.getbbox(text, anchor=anchor))
+    mask = Image.new("L", (max(1, right - left), max(1, bottom - top)), 0)
+    ImageDraw.Draw(mask).text((-left, -top), text, fill=255, font=font, anchor=anchor)
+    return mask, left, top
+
+
+def _text(
+    draw: ImageDraw.ImageDraw,
+    xy: tuple[float, float],
+    text: str,
+    fill: tuple[int, int, int],
+    font: ImageFont.FreeTypeFont | ImageFont.ImageFont,
+    anchor: str | None = None,
+) -> None:
+    """``draw.text`` from the cached mask (positions rounded to whole pixels)."""
+    mask, left, top = _text_mask(text, font, anchor)
+    draw.bitmap((round(xy[0]) + left, round(xy[1]) + top), mask, fill=fill)
+
+
 def _fit(text: str, max_chars: int) -> str:
     return text if len(text) <= max_chars else text[: max(0, max_chars - 1)] + "…"
 
@@ -276,7 +301,8 @@ def _draw_camera(
     img = Image.fromarray(rgb)
     draw = ImageDraw.Draw(img)
     if camera_bgra is None:
-        draw.text(
+        _text(
+            draw,
             (width_px / 2, height_px / 2),
             "no camera",
             fill=(120, 120, 120),
@@ -290,25 +316,25 @@ def _draw_camera(
         x0, y0, x1, y1 = (float(v) for v in box.xyxy_px)
         draw.rectangle((x0, y0, max(x0, x1 - 1), max(y0, y1 - 1)), outline=color, width=2)
         if box.label:
-            draw.text((x0, max(0.0, y0 - 15)), box.label, fill=color, font=label_font)
+            _text(draw, (x0, max(0.0, y0 - 15)), box.label, fill=color, font=label_font)
 
     # HUD: the action big in its colour, then the numbers, then the first reasons
     action_font = _font(34)
     action_text = decision.action.value.replace("_", " ").upper()
-    draw.text((12, 8), action_text, fill=ACTION_COLORS[decision.action], font=action_font)
+    _text(draw, (12, 8), action_text, fill=ACTION_COLORS[decision.action], font=action_font)
     x_px = 12 + draw.textlength(action_text, font=action_font) + 24
     numbers = [f"target {decision.target_speed_mps * KMH_PER_MPS:.0f} km/h"]
     if ego_speed_mps is not None:
         numbers.append(f"speed {ego_speed_mps * KMH_PER_MPS:.0f} km/h")
     if decision.stop_distance_m is not None:
         numbers.append(f"stop in {decision.stop_distance_m:.1f} m")
-    draw.text((x_px, 18), "   ".join(numbers), fill=(235, 235, 235), font=_font(20))
+    _text(draw, (x_px, 18), "   ".join(numbers), fill=(235, 235, 235), font=_font(20))
     line_font = _font(15)
     max_chars = max(8, (width_px - 24) // 8)
     for i, line in enumerate(hud_lines):
         # Pillow's bundled font has no superscripts: "m/s²" in a reason would show a box
         text = _fit(line.replace("²", "^2"), max_chars)
-        draw.text((12, 50 + 18 * i), text, fill=(210, 210, 210), font=line_font)
+        _text(draw, (12, 50 + 18 * i), text, fill=(210, 210, 210), font=line_font)
     if inset is not None:
         _draw_inset(img, inset)
     return img
@@ -338,7 +364,7 @@ def _draw_inset(img: Image.Image, inset: Inset) -> None:
     img.paste(picture, (x0, y0))
     draw = ImageDraw.Draw(img)
     draw.rectangle((x0 - 1, y0 - 1, x0 + side, y0 + side), outline=(255, 255, 255), width=1)
-    draw.text((x0, y0 - 16), _fit(inset.caption, 60), fill=(255, 255, 255), font=_font(13))
+    _text(draw, (x0, y0 - 16), _fit(inset.caption, 60), fill=(255, 255, 255), font=_font(13))
 
 
 def _sign_label(sign_type: SignType, value: float, unit: str, text: str) -> str:
@@ -374,7 +400,7 @@ def _draw_bev(
         v = cv - k * step_px
         draw.line((0, v, size_px, v), fill=_GRID_COLOR)
         if k:
-            draw.text((3, v - 13), f"{k * _GRID_STEP_M:g} m", fill=_GRID_COLOR, font=small)
+            _text(draw, (3, v - 13), f"{k * _GRID_STEP_M:g} m", fill=_GRID_COLOR, font=small)
     for k in range(-int(cu // step_px), int(cu // step_px) + 1):
         u = cu + k * step_px
         draw.line((u, 0, u, size_px), fill=_GRID_COLOR)
@@ -389,7 +415,8 @@ def _draw_bev(
     if decision.stop_distance_m is not None:
         _, v = to_px(ego_half_length_m + decision.stop_distance_m, 0.0)  # from the bumper
         draw.line((0, v, size_px, v), fill=STOP_LINE_COLOR, width=3)
-        draw.text(
+        _text(
+            draw,
             (size_px - 4, v - 3),
             f"stop {decision.stop_distance_m:.1f} m",
             fill=STOP_LINE_COLOR,
@@ -431,14 +458,14 @@ def _draw_bev(
             head = [(u1 + 7 * math.cos(ang + s), v1 + 7 * math.sin(ang + s)) for s in (2.6, -2.6)]
             draw.polygon([(u1, v1), *head], fill=(255, 255, 255))
         radius_px = float(np.max(obj.extent_m[:2])) * ppm
-        draw.text((u0 + radius_px + 3, v0 - 6), f"#{obj.track_id}", fill=color, font=small)
+        _text(draw, (u0 + radius_px + 3, v0 - 6), f"#{obj.track_id}", fill=color, font=small)
 
     sign_color = CLASS_COLORS[ObjectClass.TRAFFIC_SIGN]
     for sign in scene.signs:
         u, v = to_px(sign.distance_m, sign.lateral_m)
         draw.rectangle((u - 4, v - 4, u + 4, v + 4), fill=sign_color, outline=(0, 0, 0))
         label = _sign_label(sign.sign_type, sign.value, sign.unit, sign.text)
-        draw.text((u + 7, v - 7), label, fill=sign_color, font=small)
+        _text(draw, (u + 7, v - 7), label, fill=sign_color, font=small)
 
     for light in scene.lights:
         u, v = to_px(light.distance_m, light.lateral_m)
@@ -450,7 +477,8 @@ def _draw_bev(
     eu1, ev1 = to_px(-ego_half_length_m, _EGO_HALF_WIDTH_M)
     draw.rectangle((eu0, ev0, eu1, ev1), outline=_EGO_COLOR, width=2)
 
-    draw.text(
+    _text(
+        draw,
         (4, size_px - 4),
         f"frame {scene.frame_id}  t {scene.timestamp_s:.1f} s",
         fill=(170, 170, 170),
@@ -458,7 +486,8 @@ def _draw_bev(
         anchor="lb",
     )
     if scene.degraded:
-        draw.text(
+        _text(
+            draw,
             (size_px - 4, size_px - 4),
             "degraded: " + ", ".join(scene.degraded),
             fill=(255, 150, 60),
