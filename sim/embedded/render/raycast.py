@@ -103,12 +103,14 @@ class _Layer:
     def __init__(self, mesh: Mesh, albedo: np.ndarray | None = None) -> None:
         self.scene = _scene(mesh.vertices, mesh.triangles)
         self.num_triangles = mesh.num_triangles
-        albedo = ALBEDO[mesh.material] if albedo is None else albedo
+        if albedo is None:
+            albedo = ALBEDO[mesh.material] if mesh.albedo is None else mesh.albedo
         self.albedo = np.asarray(albedo, np.float32).reshape(-1, 3)
         self.material = mesh.material.astype(np.uint8)
         self.object_id = mesh.object_id.astype(np.int32)
         self.face_slot = mesh.face_slot.astype(np.int32)
         self.normal, self.offset = triangle_normals(mesh.vertices, mesh.triangles)
+        self.centroid = mesh.vertices[mesh.triangles].mean(axis=1)  # (T, 3) for lamp light
         self.light: np.ndarray | None = None  # (2, T, 3) once lighting is known
 
     def cast(self, rays: o3d.core.Tensor) -> tuple[np.ndarray, np.ndarray]:
@@ -116,16 +118,20 @@ class _Layer:
         result = self.scene.cast_rays(rays)
         return result["t_hit"].numpy(), result["primitive_ids"].numpy().view(np.int32)
 
-    def shade(self, lighting: Lighting) -> None:
-        self.light = side_light(self.normal, self.material, lighting)
+    def shade(self, lighting: Lighting, lamps: np.ndarray | None = None) -> None:
+        self.light = side_light(self.normal, self.material, lighting, self.centroid, lamps)
 
 
 class RaycastWorld:
     """The static scene plus the current actors; ``cast`` answers (N, 6) rays."""
 
-    def __init__(self, static_mesh: Mesh, cull: bool = True) -> None:
-        """``cull`` False: ranged casts too go against the whole map (same answers)."""
+    def __init__(
+        self, static_mesh: Mesh, cull: bool = True, lamps: np.ndarray | None = None
+    ) -> None:
+        """``cull`` False: ranged casts too go against the whole map (same answers);
+        ``lamps`` (L, 3): street lamp heads, which light the scene once they are on."""
         self.static = _Layer(static_mesh)
+        self.lamps = lamps
         self.cull = cull
         self._mesh = static_mesh
         self._tiles = _Tiles(static_mesh)
@@ -141,7 +147,7 @@ class RaycastWorld:
         """Light every triangle's two sides for ``view_shading``."""
         self.lighting = lighting
         for layer in self._layers():
-            layer.shade(lighting)
+            layer.shade(lighting, self.lamps)
         self._merge()
 
     def set_actors(self, meshes: list[Mesh], albedos: list[np.ndarray]) -> None:
@@ -161,7 +167,7 @@ class RaycastWorld:
         )
         self.dynamic = _Layer(merged, np.concatenate(albedos).astype(np.float32))
         if self.lighting is not None:
-            self.dynamic.shade(self.lighting)
+            self.dynamic.shade(self.lighting, self.lamps)
         self.actor_corners = [
             box_corners(m.vertices.min(axis=0), m.vertices.max(axis=0)) for m in meshes
         ]
