@@ -526,15 +526,27 @@ def _lamps(
 
 
 def _parking_strips(strips: list[LaneStrip]) -> list[LaneStrip]:
-    """Parking lanes, and shoulders 2 m wide or more with a sidewalk beyond them."""
+    """Parking lanes, and shoulders 2 m wide or more along a kerb: a sidewalk beyond
+    them, perhaps past a narrow (under 1 m) shoulder or border as in CARLA's towns."""
     by_lane = {(s.road_id, s.section, s.lane_id): s for s in strips}
     out = []
     for s in strips:
         if s.junction_id >= 0 or float(s.width_m.min()) < MIN_PARKING_WIDTH_M:
             continue
-        beyond = by_lane.get((s.road_id, s.section, s.lane_id + (1 if s.lane_id > 0 else -1)))
-        kerb = beyond is not None and beyond.lane_type == "sidewalk"
-        if s.lane_type == "parking" or (s.lane_type in ("shoulder", "border") and kerb):
+        if s.lane_type == "parking":
+            out.append(s)
+            continue
+        if s.lane_type not in ("shoulder", "border"):
+            continue
+        step = 1 if s.lane_id > 0 else -1
+        beyond = by_lane.get((s.road_id, s.section, s.lane_id + step))
+        while (
+            beyond is not None
+            and beyond.lane_type in ("shoulder", "border", "curb")
+            and float(beyond.width_m.max()) < 1.0
+        ):
+            beyond = by_lane.get((s.road_id, s.section, beyond.lane_id + step))
+        if beyond is not None and beyond.lane_type == "sidewalk":
             out.append(s)
     return out
 
