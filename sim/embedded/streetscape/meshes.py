@@ -168,8 +168,17 @@ def _segment_box(
     )
 
 
+# Points of a boundary line are 1 m apart; its boxes span this many of them (a long
+# guard rail in 1 m boxes was 120k of Town04's triangles).
+SEGMENT_POINTS = {"hedge": 3, "wall": 3, "fence": 3, "guard_rail": 4}
+
+
 def _boundary(b: MeshBuilder, line: Boundary, rng: np.random.Generator) -> None:
-    pts, h = line.points, line.height_m
+    step = SEGMENT_POINTS[line.kind]
+    keep = list(range(0, len(line.points), step))
+    if keep[-1] != len(line.points) - 1:
+        keep.append(len(line.points) - 1)
+    pts, h = line.points[keep], line.height_m
     panel = bool(rng.random() < 0.5)
     for i in range(len(pts) - 1):
         p0, p1 = pts[i], pts[i + 1]
@@ -185,8 +194,7 @@ def _boundary(b: MeshBuilder, line: Boundary, rng: np.random.Generator) -> None:
                 b, p0, p1, ground + h, ground + h + 0.06, 0.16, Material.WALL, line.rgb * 0.85
             )
         elif line.kind == "fence":
-            if i % 2 == 0:
-                _post(b, p0, ground + h, 0.05, Material.FENCE, line.rgb * 0.8)
+            _post(b, p0, ground + h, 0.05, Material.FENCE, line.rgb * 0.8)
             if panel:
                 _segment_box(
                     b, p0, p1, ground + 0.05, ground + h - 0.05, 0.02, Material.FENCE, line.rgb
@@ -203,12 +211,40 @@ def _boundary(b: MeshBuilder, line: Boundary, rng: np.random.Generator) -> None:
                         Material.FENCE,
                         line.rgb,
                     )
-        else:  # guard rail: posts every 2 m, a band facing the road
-            if i % 2 == 0:
-                _post(b, p0, ground + 0.72, 0.06, Material.GUARD_RAIL, line.rgb * 0.8)
-            _segment_box(
-                b, p0, p1, ground + 0.45, ground + 0.75, 0.03, Material.GUARD_RAIL, line.rgb, -0.1
-            )
+        else:  # guard rail: a post every 4 m, a band beside them (both faces lit)
+            _post(b, p0, ground + 0.72, 0.06, Material.GUARD_RAIL, line.rgb * 0.8)
+            _band(b, p0, p1, ground + 0.45, ground + 0.75, -0.1, line.rgb)
+    if line.kind in ("fence", "guard_rail"):
+        last = pts[-1]
+        top = last[2] + (h if line.kind == "fence" else 0.72)
+        _post(
+            b,
+            last,
+            top,
+            0.05 if line.kind == "fence" else 0.06,
+            _POST[line.kind],
+            line.rgb * 0.8,
+        )
+
+
+_POST = {"fence": Material.FENCE, "guard_rail": Material.GUARD_RAIL}
+
+
+def _band(
+    b: MeshBuilder,
+    p0: np.ndarray,
+    p1: np.ndarray,
+    z0: float,
+    z1: float,
+    shift: float,
+    rgb: np.ndarray,
+) -> None:
+    """A vertical quad from p0 to p1 between heights z0 and z1, ``shift`` to the left."""
+    d = p1[:2] - p0[:2]
+    left = np.array([-d[1], d[0]]) / max(float(np.hypot(*d)), 1e-9)
+    a, c = p0[:2] + left * shift, p1[:2] + left * shift
+    verts = np.array([[a[0], a[1], z0], [c[0], c[1], z0], [c[0], c[1], z1], [a[0], a[1], z1]])
+    b.add(verts, np.array([[0, 1, 2], [0, 2, 3]]), Material.GUARD_RAIL, 0, colour=rgb)
 
 
 def _post(
