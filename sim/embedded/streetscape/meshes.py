@@ -14,7 +14,8 @@ import numpy as np
 from sim.embedded.render.actor_meshes import VEHICLE_SIZES_M, vehicle_mesh
 from sim.embedded.render.materials import ALBEDO, Material
 from sim.embedded.render.mesh import Mesh, MeshBuilder
-from sim.embedded.streetscape.layout import Boundary, Building, Lamp, ParkedCar, StreetLayout, Tree
+from sim.embedded.streetscape.layout import Boundary, Building, Lamp, StreetLayout, Tree
+from sim.embedded.streetscape.parking import ParkedCar
 
 PANE_LIFT_M = 0.03  # windows stand this far proud of the façade
 LIT_WINDOWS = 0.35  # share of windows with a lit room behind at night
