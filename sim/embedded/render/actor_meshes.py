@@ -49,9 +49,11 @@ def vehicle_mesh(length_m: float, width_m: float, height_m: float) -> Mesh:
     if height_m >= 2.0:  # vans and trucks: a tall cargo box behind a short cab
         _box(b, (-hl, -hw, body_top), (cabin_x1 - 0.6, hw, height_m), Material.VEHICLE_PAINT)
     for x in (-hl + 0.18 * length_m, hl - 0.18 * length_m):
-        for y in (-hw + 0.12, hw - 0.12):
+        # 2 cm inside the body's sides: a tyre face in the side's plane would tie with it
+        # for every ray (speckle, and hits that depend on the BVH's order)
+        for y in (-hw + 0.13, hw - 0.13):
             _box(
-                b, (x - wheel_r, y - 0.12, 0.0), (x + wheel_r, y + 0.12, 2 * wheel_r), Material.TYRE
+                b, (x - wheel_r, y - 0.11, 0.0), (x + wheel_r, y + 0.11, 2 * wheel_r), Material.TYRE
             )
     return b.build()
 

@@ -17,10 +17,12 @@ from matplotlib.path import Path as PolygonPath
 from roadmind.errors import ConfigError, UserError
 from roadmind.frames import Pose
 from roadmind.messages import ObjectClass, VehicleControl
+from sim.embedded.render.lidar import Lidar
 from sim.embedded.render.materials import Material
-from sim.embedded.render.raycast import fill_rays
+from sim.embedded.render.raycast import RaycastWorld, fill_rays
 from sim.embedded.world import PARKED_ID_BASE, EmbeddedWorld, StaticWorld, build_static_world
 from sim.lighting import Lighting, LightingConfig
+from sim.rig import LidarConfig
 from sim.scenario import Scenario, load_scenario
 from sim.streetscape import StreetscapeConfig
 
@@ -387,3 +389,20 @@ def test_lamps_light_the_street_at_night_and_fog_hides_the_distance() -> None:
     finally:
         world.lamps = lamps
     assert lit > 3.0 * dark
+
+
+def test_lidar_culling_gives_the_whole_cluttered_map_s_answer() -> None:
+    st = _static("urban_clutter", "urban")
+    mesh = st.raycast._mesh
+    culled, whole = RaycastWorld(mesh), RaycastWorld(mesh, cull=False)
+    lidar = Lidar(LidarConfig(channels=16, columns=512, range_m=40.0, dropout=0.1))
+    carla_map = st.road_map.carla_map
+    for s_m in (20.0, 110.0, 200.0, 300.0):  # up the crest and down: scenes rebuilt
+        tr = carla_map.get_waypoint_xodr(1, -1, s_m).transform
+        loc = tr.location
+        pose = Pose.from_carla_degrees(loc.x, loc.y, loc.z, 0.0, 0.0, tr.rotation.yaw)
+        a = lidar.scan(culled, pose, np.random.default_rng(3))
+        b = lidar.scan(whole, pose, np.random.default_rng(3))
+        np.testing.assert_array_equal(a, b)
+        assert a.shape[0] > 1000
+    assert culled._culled[40.0].ids.size < 0.6 * culled.num_static_triangles
