@@ -54,6 +54,7 @@ FACADES = np.array(
 )
 ROOFS = np.array([(0.45, 0.2, 0.15), (0.3, 0.3, 0.32), (0.22, 0.22, 0.24), (0.5, 0.35, 0.25)])
 WALLS = np.array([(0.6, 0.58, 0.55), (0.58, 0.32, 0.25), (0.75, 0.72, 0.66), (0.45, 0.45, 0.46)])
+GALVANISED = np.array([0.62, 0.64, 0.66])  # guard rails
 FENCES = np.array([(0.42, 0.3, 0.2), (0.55, 0.42, 0.28), (0.2, 0.22, 0.2), (0.85, 0.85, 0.82)])
 
 
@@ -405,7 +406,7 @@ def _boundaries(
     if not front.sidewalk:  # a road without a sidewalk: a guard rail along it
         for pts in _run_points(placer, front, 0.0, front.length_m, 0.6, tall=False):
             _claim_run(placer, pts, 0.3)
-            layout.boundaries.append(Boundary("guard_rail", pts, 0.75, style["fences"][0]))
+            layout.boundaries.append(Boundary("guard_rail", pts, 0.75, GALVANISED))
         return
     share = min(1.0, p.boundary_share * density)
     kinds: tuple[BoundaryKind, ...] = ("hedge", "fence", "wall")
