@@ -155,18 +155,17 @@ def street_seed_of(scenario: Scenario, seed: int | None) -> int:
     return own if own is not None else (scenario.seed if seed is None else seed)
 
 
-def _gt_actor(object_id: int, mesh: Mesh, extent_m: np.ndarray) -> GtObject:
-    """A road user's ground-truth object: its box from the ground to its roof."""
+def _gt_actor(
+    object_id: int,
+    mesh: Mesh,
+    extent_m: np.ndarray,
+    object_class: ObjectClass = ObjectClass.VEHICLE,
+) -> GtObject:
+    """A road user's ground-truth object: its mesh in its own frame and its box, from the
+    ground under its centre to its roof."""
     ext = extent_m
     corners = box_corners(np.array([-ext[0], -ext[1], 0.0]), np.array([ext[0], ext[1], 2 * ext[2]]))
-    local = Mesh(
-        mesh.vertices,
-        mesh.triangles,
-        mesh.material,
-        np.full_like(mesh.object_id, object_id),
-        mesh.face_slot,
-    )
-    return GtObject(object_id, ObjectClass.VEHICLE, local, corners)
+    return GtObject(object_id, object_class, mesh, corners)
 
 
 def _parked_truth(obj: GtObject, pose: Pose) -> ActorTruth:
@@ -296,12 +295,9 @@ class EmbeddedWorld:
         )
         _check_clear_of_parked(st.parked_truth, movers)
         for mover in movers:
-            ext = mover.body.extent_m
-            corners = box_corners(
-                np.array([-ext[0], -ext[1], 0.0]), np.array([ext[0], ext[1], 2 * ext[2]])
-            )
-            self._actor_gt[mover.actor_id] = GtObject(
-                mover.actor_id, mover.body.object_class, mover.body.mesh, corners
+            body = mover.body
+            self._actor_gt[mover.actor_id] = _gt_actor(
+                mover.actor_id, body.mesh, body.extent_m, body.object_class
             )
 
     def _spawn_vehicle(self, actor_id: int, cfg: VehicleActor, field: str) -> NpcCar:
