@@ -12,16 +12,24 @@ from loop.worlds import WorldOptions
 from roadmind.rates import PHYSICS_HZ
 from sim.rig import RigConfig
 from sim.scenario import Scenario, load_scenario
+from sim.streetscape import Profile
 
 
 def bench_sim(
-    scenario: str | Scenario, rig: RigConfig | None, steps: int, warmup: int
+    scenario: str | Scenario,
+    rig: RigConfig | None,
+    steps: int,
+    warmup: int,
+    streetscape: Profile | None = None,
 ) -> dict[str, object]:
     """Time ``steps`` oracle-driven steps (world step, oracle scene, agent) after
     ``warmup`` untimed ones; ``scenario`` a name, a path or a scenario; ``rig`` None:
-    the scenario's."""
+    the scenario's; ``streetscape`` a profile in place of the scenario's (None: its own)."""
     if isinstance(scenario, str):
         scenario = load_scenario(scenario)
+    if streetscape is not None:
+        street = scenario.streetscape.model_copy(update={"profile": streetscape})
+        scenario = scenario.model_copy(update={"streetscape": street})
     times = []
     with rollout(scenario, 1 + warmup + steps, options=WorldOptions(rig)) as run:
         ahead = iter(run)
@@ -32,6 +40,8 @@ def bench_sim(
             next(ahead)
             times.append(time.perf_counter() - t0)
         rig = run.world.rig
+        static = getattr(run.world, "static", None)  # the embedded world's static scene
+        triangles = static.raycast.num_static_triangles if static is not None else None
     ms = np.array(times) * 1000.0
     return {
         "benchmark": "sim",
@@ -42,6 +52,8 @@ def bench_sim(
         "cameras": [f"{c.width_px}x{c.height_px}@{c.rate_hz:g}Hz" for c in rig.cameras],
         "lidars": [f"{ld.channels}x{ld.columns}@{ld.rate_hz:g}Hz" for ld in rig.lidars],
         "physics_hz": PHYSICS_HZ,
+        "streetscape": scenario.streetscape.profile,
+        "static_triangles": triangles,
         "ground_truth": True,
         "steps": steps,
         "steps_per_s": round(float(1000.0 / ms.mean()), 2),

@@ -15,6 +15,7 @@ from cli.common import (
     add_routes,
     add_scenario,
     add_scenarios,
+    add_streetscape,
     lidar_config,
     load_rig_arg,
     nonnegative_int,
@@ -29,7 +30,7 @@ def cmd_bench_sim(args: argparse.Namespace) -> int:
     from benchmarks.sim import bench_sim
 
     scenario, _ = scenario_or_route(args)
-    result = bench_sim(scenario, load_rig_arg(args.rig), args.steps, args.warmup)
+    result = bench_sim(scenario, load_rig_arg(args.rig), args.steps, args.warmup, args.streetscape)
     return emit_json(result, args.out)
 
 
@@ -99,6 +100,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_rig(b, "bench", ": 640x360 + 32x1024, the rig the README's numbers were measured with")
     b.add_argument("--steps", type=int, default=200, help="timed world steps")
     b.add_argument("--warmup", type=int, default=10, help="untimed world steps first")
+    add_streetscape(b, "bench")
     add_json_out(b)
     b.set_defaults(func=cmd_bench_sim)
 

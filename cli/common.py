@@ -107,6 +107,17 @@ def add_scenario(p: argparse.ArgumentParser) -> None:
     p.add_argument("--scenario", default="default", help=SCENARIO_HELP + " (default: default)")
 
 
+def add_streetscape(p: argparse.ArgumentParser, what: str) -> None:
+    """``--streetscape PROFILE``: street clutter in place of the scenario's own."""
+    p.add_argument(
+        "--streetscape",
+        choices=("off", "suburban", "urban"),
+        default=None,
+        help=f"{what} with this streetscape profile (buildings, trees, walls, lamps, parked "
+        "cars, terrain) in place of the scenario's own (default: the scenario's, mostly off)",
+    )
+
+
 def add_routes(p: argparse.ArgumentParser, what: str = "drive") -> None:
     """``--routes FILE.xml --route-id ID``: a Leaderboard route instead of a scenario."""
     p.add_argument(

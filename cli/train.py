@@ -20,7 +20,9 @@ def cmd_datagen(args: argparse.Namespace) -> int:
     from training.datagen import generate
     from training.dataset_layout import label_stats
 
-    counts = generate(Path(args.out), args.frames, args.seed, progress=not args.quiet)
+    counts = generate(
+        Path(args.out), args.frames, args.seed, not args.quiet, streetscape=args.streetscape
+    )
     stats = label_stats(Path(args.out))
     if not any(stats["val"].values()):
         print(
@@ -58,6 +60,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", default=str(DATA_DIR), help=f"dataset folder (default {DATA_DIR})")
     p.add_argument("--frames", type=int, required=True, help="frames in all (train + val)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--streetscape",
+        choices=("off", "suburban", "urban", "mixed"),
+        default="off",
+        help="street clutter around the frames (buildings, trees, walls, lamps, parked cars, "
+        "terrain, some night and fog); mixed: each group of 8 frames bare, suburban or urban "
+        "(default: off)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_datagen)
 

@@ -50,6 +50,7 @@ FLOAT_SIGNIFICANT_DIGITS = 12
 
 LANE_WIDTH = 3.5
 SHOULDER_WIDTH = 1.0
+PARKING_WIDTH = 2.4
 SIDEWALK_WIDTH = 2.5
 SIGN_CURB_INSET = 0.5
 """Distance of a sign pole from the curb, into the sidewalk (m)."""
@@ -97,11 +98,12 @@ class SidewalkRoadLayout:
 
     driving_lanes: int
     shoulder_width: float = 0.0
+    parking_width: float = 0.0
 
     @property
     def curb_t(self) -> float:
         """|t| of the curb (outer edge of the carriageway)."""
-        return self.driving_lanes * LANE_WIDTH + self.shoulder_width
+        return self.driving_lanes * LANE_WIDTH + self.shoulder_width + self.parking_width
 
     @property
     def sign_t(self) -> float:
@@ -133,7 +135,7 @@ def _lane(lane_type: xodr.LaneType, width: float, mark: xodr.RoadMark | None) ->
 
 
 def make_lanes(layout: SidewalkRoadLayout) -> xodr.Lanes:
-    """Driving lanes, optional shoulder and a sidewalk on each side."""
+    """Driving lanes, optional shoulder or parking lane and a sidewalk on each side."""
     section = xodr.LaneSection(0, xodr.standard_lane(rm=xodr.std_roadmark_solid()))
     for add in (section.add_left_lane, section.add_right_lane):
         for index in range(layout.driving_lanes):
@@ -142,6 +144,8 @@ def make_lanes(layout: SidewalkRoadLayout) -> xodr.Lanes:
             add(_lane(xodr.LaneType.driving, LANE_WIDTH, mark))
         if layout.shoulder_width > 0:
             add(_lane(xodr.LaneType.shoulder, layout.shoulder_width, None))
+        if layout.parking_width > 0:
+            add(_lane(xodr.LaneType.parking, layout.parking_width, None))
         add(_lane(xodr.LaneType.sidewalk, SIDEWALK_WIDTH, None))
     lanes = xodr.Lanes()
     lanes.add_lanesection(section)
@@ -693,6 +697,59 @@ def build_crosswalk() -> ET.Element:
     return root
 
 
+HILL_LAYOUT = SidewalkRoadLayout(driving_lanes=1, parking_width=PARKING_WIDTH)
+HILL_STRAIGHT_M, HILL_ARC_M, HILL_END_M = 120.0, 80.0, 150.0
+HILL_CURVATURE = 1.0 / 250.0  # a gentle left bend in the middle [1/m]
+# Elevation (s start, s end, height gained) as smooth steps, zero slope at both ends:
+# a climb to a crest 4.5 m up and back down (grades up to 7.5 % and 6.75 %).
+HILL_STEPS: tuple[tuple[float, float, float], ...] = ((60.0, 150.0, 4.5), (150.0, 250.0, -4.5))
+HILL_LIMITS: tuple[tuple[str, float, Orientation], ...] = (("701", 10.0, "+"), ("702", 340.0, "-"))
+HILL_SPEED = 40.0
+HILL_CROSSWALK_S = 215.0
+HILL_CROSSWALK_ID = "751"
+
+
+def add_smooth_steps(road: xodr.Road, steps: Sequence[tuple[float, float, float]]) -> None:
+    """Elevation records: flat, then each step as the cubic 3h u^2 - 2h u^3 over its span."""
+    z = 0.0
+    road.add_elevation(0.0, 0.0, 0.0, 0.0, 0.0)
+    for i, (s0, s1, rise) in enumerate(steps):
+        span = s1 - s0
+        road.add_elevation(s0, z, 0.0, 3.0 * rise / span**2, -2.0 * rise / span**3)
+        z += rise
+        if i + 1 == len(steps) or steps[i + 1][0] > s1:  # flat until the next step
+            road.add_elevation(s1, z, 0.0, 0.0, 0.0)
+
+
+def build_hill_street() -> ET.Element:
+    """A town street over a crest with a bend, parking lanes on both sides and a
+    mid-block crosswalk on the way down."""
+    layout = HILL_LAYOUT
+    planview = xodr.PlanView(0.0, 0.0, 0.0)
+    planview.add_geometry(xodr.Line(HILL_STRAIGHT_M))
+    planview.add_geometry(xodr.Arc(HILL_CURVATURE, length=HILL_ARC_M))
+    planview.add_geometry(xodr.Line(HILL_END_M))
+    road = xodr.Road(1, planview, make_lanes(layout), name="hill_street")
+    road.add_type(xodr.RoadType.town, country="DE")
+    add_smooth_steps(road, HILL_STEPS)
+    specs = [
+        SignSpec(sign_id, s, orientation, "274", "speed_limit_40", HILL_SPEED, "km/h")
+        for sign_id, s, orientation in HILL_LIMITS
+    ]
+    add_signals(road, specs, layout)
+    # across the driving lanes only: the parking lanes beside it are kept free
+    half = layout.driving_lanes * LANE_WIDTH
+    road.add_object(make_crosswalk(HILL_CROSSWALK_ID, HILL_CROSSWALK_S, half))
+    odr = new_opendrive("hill_street")
+    odr.add_road(road)
+    odr.adjust_roads_and_lanes()
+    root = finish(odr)
+    road_el = find_road(root, 1)
+    for lane_id in (-1, 1):
+        add_lane_speeds(find_lane(road_el, lane_id), [(0.0, HILL_SPEED)], "km/h")
+    return root
+
+
 MAPS: dict[str, Callable[[], ET.Element]] = {
     "straight_speed": build_straight_speed,
     "four_way_signals": build_four_way_signals,
@@ -700,6 +757,7 @@ MAPS: dict[str, Callable[[], ET.Element]] = {
     "t_junction_yield": build_t_junction_yield,
     "t_junction_signals": build_t_junction_signals,
     "crosswalk": build_crosswalk,
+    "hill_street": build_hill_street,
 }
 
 

@@ -23,10 +23,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from roadmind.errors import UserError
-from sim.lighting import LightingConfig
+from sim.lighting import CLEAR_VISIBILITY_M, LightingConfig
 from sim.scenario import EgoConfig, Place, RouteConfig, Scenario
 
-CLEAR_VISIBILITY_M = 600.0  # LightingConfig's default: no fog
 SECONDS_PER_M = 0.4  # Leaderboard 1.0 route timeout: 0.4 s per metre of route ...
 INITIAL_DELAY_S = 5.0  # ... plus 5 s (2.0's route_scenario gives 0.8 s per metre)
 

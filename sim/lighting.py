@@ -1,4 +1,8 @@
-"""Scene lighting: sun direction and colour, sky, ambient and haze from a few knobs."""
+"""Scene lighting: sun direction and colour, sky, ambient and haze from a few knobs.
+
+Presets: day, overcast, dusk, night (the sun 8 degrees under the horizon: street lamps
+and lit windows are what light the street) and fog (overcast, 70 m visibility). Street
+lamps are on while the sun is less than 5 degrees up."""
 
 from __future__ import annotations
 
@@ -16,15 +20,28 @@ PRESETS = {
     "day": (50.0, 135.0, 0.0),
     "overcast": (45.0, 135.0, 0.85),
     "dusk": (3.0, 260.0, 0.15),
+    "night": (-8.0, 260.0, 0.3),
+    "fog": (35.0, 135.0, 0.95),
 }
+CLEAR_VISIBILITY_M = 600.0
+PRESET_VISIBILITY_M = {"fog": 70.0}  # the others: CLEAR_VISIBILITY_M
+LAMPS_ON_BELOW_DEG = 5.0  # sun elevation under which street lamps and windows glow
 
 
 class LightingConfig(StrictModel):
-    preset: Literal["day", "overcast", "dusk"] = "day"
+    """``visibility_m`` not given: the preset's (70 m in fog, else 600 m)."""
+
+    preset: Literal["day", "overcast", "dusk", "night", "fog"] = "day"
     sun_elevation_deg: float | None = Field(None, ge=-10.0, le=90.0)
     sun_azimuth_deg: float | None = Field(None, ge=-360.0, le=360.0)
     overcast: float | None = Field(None, ge=0.0, le=1.0)
-    visibility_m: float = Field(600.0, gt=10.0)
+    visibility_m: float = Field(CLEAR_VISIBILITY_M, gt=10.0)
+
+    def visibility(self) -> float:
+        """The visibility in force [m]: the one given, else the preset's."""
+        if "visibility_m" in self.model_fields_set:
+            return self.visibility_m
+        return PRESET_VISIBILITY_M.get(self.preset, self.visibility_m)
 
 
 @dataclass(frozen=True)
@@ -37,6 +54,7 @@ class Lighting:
     sky_horizon_rgb: np.ndarray
     sky_zenith_rgb: np.ndarray
     visibility_m: float
+    lamps_on: bool = False  # street lamps and lit windows glow
 
     @staticmethod
     def from_config(cfg: LightingConfig) -> Lighting:
@@ -49,11 +67,13 @@ class Lighting:
         )
         # Daylight fades in over the first 12 degrees of elevation; low sun is warm.
         day = float(np.clip((math.degrees(elev) + 2.0) / 14.0, 0.0, 1.0))
+        # Below the horizon the sky and the ambient light fade to night's by -8 degrees.
+        night = float(np.clip(-math.degrees(elev) / 8.0, 0.0, 1.0))
         warm = float(np.clip(1.0 - math.degrees(elev) / 25.0, 0.0, 1.0))
         sun_rgb = (
             (1.0 - 0.85 * overcast) * day * np.array([1.0, 1.0 - 0.3 * warm, 1.0 - 0.6 * warm])
         )
-        ambient = (0.25 + 0.35 * day) * (0.55 + 0.45 * overcast)
+        ambient = (0.25 + 0.35 * day) * (0.55 + 0.45 * overcast) * (1.0 - 0.75 * night)
         ambient_rgb = ambient * np.array([0.95, 0.98, 1.05])
         clear_h, clear_z = np.array([0.78, 0.86, 0.95]), np.array([0.32, 0.52, 0.85])
         dusk_h, dusk_z = np.array([0.95, 0.55, 0.30]), np.array([0.15, 0.18, 0.38])
@@ -62,13 +82,16 @@ class Lighting:
         zenith = (1 - warm) * clear_z + warm * dusk_z
         horizon = (1 - overcast) * horizon + overcast * grey * (0.4 + 0.6 * day)
         zenith = (1 - overcast) * zenith + overcast * grey * 0.9 * (0.4 + 0.6 * day)
+        horizon = (1 - night) * horizon + night * np.array([0.06, 0.07, 0.11])
+        zenith = (1 - night) * zenith + night * np.array([0.01, 0.015, 0.045])
         return Lighting(
             sun_dir.astype(np.float32),
             sun_rgb.astype(np.float32),
             ambient_rgb.astype(np.float32),
             horizon.astype(np.float32),
             zenith.astype(np.float32),
-            cfg.visibility_m,
+            cfg.visibility(),
+            math.degrees(elev) < LAMPS_ON_BELOW_DEG,
         )
 
     def sky(self, directions: np.ndarray) -> np.ndarray:

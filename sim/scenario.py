@@ -1,5 +1,6 @@
 """Scenario files (YAML): map, ego start and route, actors with behaviours and
-triggers, light timings, extra signs, map-text notes, lighting, duration, seed."""
+triggers, light timings, extra signs, map-text notes, lighting, streetscape, duration,
+seed."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from roadmind.resources import configs_dir
 from roadmind.units import MAX_SPEED_VALUE
 from sim.lighting import LightingConfig
 from sim.rig import RigConfig, load_rig, resolve_rig_path
+from sim.streetscape import StreetscapeConfig
 
 SCENARIOS_DIR = configs_dir() / "scenarios"
 
@@ -217,6 +219,7 @@ class Scenario(StrictModel):
     signs: list[SignConfig] = []
     notes: list[NoteConfig] = []
     lighting: LightingConfig = LightingConfig()
+    streetscape: StreetscapeConfig = StreetscapeConfig()  # off unless asked for
     rig: str | RigConfig = "default"  # name in configs/rigs, a path, or inline
 
     source: Path | None = Field(None, exclude=True)

@@ -7,6 +7,11 @@ pixel noise and blur. Frames come in groups that share a map and its extra signs
 (the static world is built once per group). Validation groups use maps training
 never sees, and their own seeds.
 
+``streetscape`` (off by default) puts real streets' clutter around them: one profile
+for all groups, or ``mixed`` (a group is bare, suburban or urban by chance), at a
+density and with a seed per group; its datasets also train on ``hill_street`` (cars
+parked along its kerbs) and see night and fog now and then.
+
 Frame ``i`` depends only on (seed, i), so an interrupted run resumes where it
 stopped and produces the same files. A frame's label file is written last, through
 a temporary name: a frame counts as done when its label file exists.
@@ -19,6 +24,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import yaml
@@ -40,6 +46,7 @@ from sim.scenario import (
     SignConfig,
     VehicleActor,
 )
+from sim.streetscape import StreetscapeConfig
 from training.dataset_layout import FRAMES_PER_GROUP, VAL_EVERY_GROUPS
 
 CLASSES = (
@@ -58,7 +65,10 @@ TRAIN_CYCLE = (
     "straight_speed",
     "crosswalk",
 )
+# With a streetscape, groups also take the map with parking lanes in turn.
+STREETS_TRAIN_CYCLE = (*TRAIN_CYCLE, "hill_street")
 IMAGE_SIZE_PX = (640, 360)
+Streets = Literal["off", "suburban", "urban", "mixed"]
 
 # What counts as a labelled object: big enough and visible enough to be found.
 MIN_BOX_PX = 4.0
@@ -87,13 +97,15 @@ def plan(frames: int) -> list[FramePlan]:
     return out
 
 
-def generate(out: Path, frames: int, seed: int = 0, progress: bool = True) -> dict[str, int]:
+def generate(
+    out: Path, frames: int, seed: int = 0, progress: bool = True, streetscape: Streets = "off"
+) -> dict[str, int]:
     """Write (or complete) a dataset of ``frames`` frames under ``out``; counts per split."""
-    _check_resume(out, frames, seed)
+    _check_resume(out, frames, seed, streetscape)
     for split in ("train", "val"):
         (out / "images" / split).mkdir(parents=True, exist_ok=True)
         (out / "labels" / split).mkdir(parents=True, exist_ok=True)
-    _write_data_yaml(out, frames, seed)
+    _write_data_yaml(out, frames, seed, streetscape)
     todo = [p for p in plan(frames) if not _label_path(out, p).exists()]
     counts = {"train": 0, "val": 0, "skipped_done": frames - len(todo)}
     bar = None
@@ -102,7 +114,7 @@ def generate(out: Path, frames: int, seed: int = 0, progress: bool = True) -> di
     world = EmbeddedWorld()
     maps: dict[str, RoadMap] = {}
     try:
-        for p, frame, jitter in _frames(todo, seed, world, maps):
+        for p, frame, jitter in _frames(todo, seed, world, maps, streetscape):
             _write_frame(out, p, frame, jitter)
             counts[p.split] += 1
             if bar is not None:
@@ -115,21 +127,28 @@ def generate(out: Path, frames: int, seed: int = 0, progress: bool = True) -> di
 
 
 def _frames(
-    todo: list[FramePlan], seed: int, world: EmbeddedWorld, maps: dict[str, RoadMap]
+    todo: list[FramePlan],
+    seed: int,
+    world: EmbeddedWorld,
+    maps: dict[str, RoadMap],
+    streetscape: Streets = "off",
 ) -> Iterator[tuple[FramePlan, SensorFrame, np.random.Generator]]:
+    cycle = TRAIN_CYCLE if streetscape == "off" else STREETS_TRAIN_CYCLE
     for p in todo:
         group_rng = np.random.default_rng([seed, p.group])
         val_groups_before = p.group // VAL_EVERY_GROUPS
         if p.split == "val":
             map_name = VAL_MAPS[val_groups_before % len(VAL_MAPS)]
         else:
-            map_name = TRAIN_CYCLE[(p.group - val_groups_before) % len(TRAIN_CYCLE)]
+            map_name = cycle[(p.group - val_groups_before) % len(cycle)]
         if map_name not in maps:
             maps[map_name] = load_road_map(MAPS_DIR / f"{map_name}.xodr")
         road_map = maps[map_name]
         signs = _random_signs(road_map, group_rng)
         rng = np.random.default_rng([seed, p.group, p.index])
         scenario = _random_scenario(road_map, signs, rng, seed * 1_000_003 + p.index)
+        if streetscape != "off":  # own generators: the bare datasets stay as they were
+            scenario = _with_streets(scenario, streetscape, seed, p)
         world.rig_override = _random_rig(rng)
         frame = world.reset(scenario)
         yield p, frame, rng
@@ -281,6 +300,30 @@ def _ego_place(road_map: RoadMap, signs: list[SignConfig], rng: np.random.Genera
     return _place(road_map, "driving", rng, 5.0)
 
 
+def _with_streets(scenario: Scenario, streets: Streets, seed: int, p: FramePlan) -> Scenario:
+    """The group's streetscape (one static world per group: its own seed) and, one frame
+    in four, night or fog."""
+    group = np.random.default_rng([seed, p.group, 0x57EE7])
+    profile = streets
+    if streets == "mixed":
+        profile = ("off", "suburban", "urban")[int(group.choice(3, p=[0.2, 0.4, 0.4]))]
+    config = StreetscapeConfig(
+        profile=profile,  # type: ignore[arg-type]
+        density=round(float(group.uniform(0.6, 1.4)), 2),
+        seed=int(group.integers(2**32)),
+    )
+    frame = np.random.default_rng([seed, p.group, p.index, 0x57EE7])
+    lighting = scenario.lighting
+    weather = frame.random()
+    if weather < 0.15:
+        lighting = LightingConfig(preset="night", sun_azimuth_deg=lighting.sun_azimuth_deg)
+    elif weather < 0.25:
+        lighting = LightingConfig(
+            preset="fog", visibility_m=round(float(frame.uniform(50.0, 250.0)), 0)
+        )
+    return scenario.model_copy(update={"streetscape": config, "lighting": lighting})
+
+
 def _random_lighting(rng: np.random.Generator) -> LightingConfig:
     preset = ("day", "overcast", "dusk")[int(rng.choice(3, p=[0.5, 0.3, 0.2]))]
     return LightingConfig(
@@ -358,8 +401,9 @@ def _label_path(out: Path, p: FramePlan) -> Path:
     return out / "labels" / p.split / f"{p.index:06d}.txt"
 
 
-def _check_resume(out: Path, frames: int, seed: int) -> None:
-    """A folder holds one dataset: resuming must ask for the same seed and no fewer frames."""
+def _check_resume(out: Path, frames: int, seed: int, streetscape: Streets = "off") -> None:
+    """A folder holds one dataset: resuming must ask for the same seed and streetscape and
+    no fewer frames."""
     path = out / "data.yaml"
     if not path.is_file():
         return
@@ -376,9 +420,14 @@ def _check_resume(out: Path, frames: int, seed: int) -> None:
             f"{made.get('frames')} frames; asked for seed {seed} and {frames} frames. "
             "Use another --out folder (or the same seed and at least as many frames)"
         )
+    if made.get("streetscape", "off") != streetscape:
+        raise UserError(
+            f"{path}: this dataset was made with streetscape {made.get('streetscape', 'off')}; "
+            f"asked for {streetscape}. Use another --out folder"
+        )
 
 
-def _write_data_yaml(out: Path, frames: int, seed: int) -> None:
+def _write_data_yaml(out: Path, frames: int, seed: int, streetscape: Streets = "off") -> None:
     data = {
         "path": str(out.resolve()),
         "train": "images/train",
@@ -387,10 +436,12 @@ def _write_data_yaml(out: Path, frames: int, seed: int) -> None:
         "roadmind": {
             "seed": seed,
             "frames": frames,
-            "train_maps": list(TRAIN_MAPS),
+            "train_maps": list(TRAIN_MAPS) + ([] if streetscape == "off" else ["hill_street"]),
             "val_maps": list(VAL_MAPS),
             "frames_per_group": FRAMES_PER_GROUP,
             "image_size_px": list(IMAGE_SIZE_PX),
         },
     }
+    if streetscape != "off":
+        data["roadmind"]["streetscape"] = streetscape  # type: ignore[index]
     (out / "data.yaml").write_text(yaml.safe_dump(data, sort_keys=False))

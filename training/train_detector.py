@@ -11,6 +11,7 @@ import json
 import shutil
 import time
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 
@@ -23,6 +24,8 @@ class DataRecipe(StrictModel):
     # at least one validation group: one group of FRAMES_PER_GROUP in VAL_EVERY_GROUPS
     frames: int = Field(ge=FRAMES_PER_GROUP * VAL_EVERY_GROUPS)
     seed: int = 0
+    # street clutter around the frames: off, suburban, urban, or mixed (by group)
+    streetscape: Literal["off", "suburban", "urban", "mixed"] = "off"
 
 
 class TrainRecipe(StrictModel):
@@ -69,7 +72,13 @@ def train_detector(
     if make_data:
         from training.datagen import generate  # the world: Open3D, carla.Map
 
-        generate(data_dir, recipe.data.frames, recipe.data.seed, progress=progress)
+        generate(
+            data_dir,
+            recipe.data.frames,
+            recipe.data.seed,
+            progress=progress,
+            streetscape=recipe.data.streetscape,
+        )
     else:
         class_names(data_dir)  # a clear error when the folder holds no dataset
     from ultralytics import YOLO

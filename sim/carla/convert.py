@@ -18,7 +18,7 @@ import numpy as np
 from roadmind.frames import Pose
 from roadmind.messages import LightState, ObjectClass, VehicleControl
 from roadmind.rates import PHYSICS_HZ
-from sim.lighting import PRESETS, LightingConfig
+from sim.lighting import CLEAR_VISIBILITY_M, PRESETS, LightingConfig
 from sim.rig import CameraConfig, LidarConfig, MountPose
 
 LIDAR_POINT_BYTES = 16  # float32 x, y, z, intensity
@@ -145,13 +145,16 @@ def object_class(type_id: str) -> ObjectClass:
 
 
 def weather_for(cfg: LightingConfig) -> carla.WeatherParameters:
-    """The scenario's lighting as CARLA weather: sun angles and cloud cover (haze and
-    sky colours are the embedded renderer's own)."""
+    """The scenario's lighting as CARLA weather: sun angles, cloud cover and fog from the
+    visibility (inverting ``leaderboard_routes.weather_lighting``; haze and sky colours
+    are the embedded renderer's own)."""
     elev, azim, over = PRESETS[cfg.preset]
+    fog = min(100.0, max(0.0, (1.0 - cfg.visibility() / CLEAR_VISIBILITY_M) / 0.95 * 100.0))
     return carla.WeatherParameters(
         cloudiness=100.0 * (cfg.overcast if cfg.overcast is not None else over),
         sun_altitude_angle=cfg.sun_elevation_deg if cfg.sun_elevation_deg is not None else elev,
         sun_azimuth_angle=cfg.sun_azimuth_deg if cfg.sun_azimuth_deg is not None else azim,
+        fog_density=fog,
     )
 
 

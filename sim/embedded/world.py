@@ -4,7 +4,8 @@ seed. Implements the World protocol (reset / step / close, context manager)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import carla
 import numpy as np
@@ -14,8 +15,10 @@ from maps.landmarks import LightSpec, SignSpec, map_landmarks
 from maps.lane_path import LanePath
 from maps.road_map import RoadMap, load_road_map, resolve_map_path
 from maps.routes import RoutePlanner, random_lane_walk
+from roadmind.errors import UserError
 from roadmind.frames import Pose
 from roadmind.messages import (
+    ActorTruth,
     CameraImage,
     EgoState,
     GroundTruth,
@@ -27,7 +30,7 @@ from roadmind.messages import (
 )
 from roadmind.rates import PHYSICS_HZ
 from roadmind.units import kmh_to_mps
-from sim.embedded.actors import CLOTHES, Body, EgoCar, NpcCar, Walker
+from sim.embedded.actors import CLOTHES, Actor, Body, EgoCar, NpcCar, Walker
 from sim.embedded.ground_truth import GtObject, boxes_2d
 from sim.embedded.lane_driver import LaneDriver, Obstacle
 from sim.embedded.lane_invasion import LaneInvasionSensor
@@ -37,6 +40,9 @@ from sim.embedded.render.lidar import Lidar
 from sim.embedded.render.mesh import Mesh, MeshBuilder, box_corners
 from sim.embedded.render.raycast import RaycastWorld
 from sim.embedded.render.textures import TextureAtlas
+from sim.embedded.streetscape.layout import StreetLayout, plan_streetscape
+from sim.embedded.streetscape.meshes import add_parked_car, add_streetscape
+from sim.embedded.streetscape.terrain import add_terrain
 from sim.embedded.traffic_lights import LightController
 from sim.embedded.vehicle_dynamics import BicycleState
 from sim.lighting import Lighting
@@ -46,6 +52,8 @@ from sim.placement import (
     check_clear_of_ego,
     check_route,
     crossing_path,
+    footprint,
+    footprints_overlap,
     plan_ego_route,
     pose_at,
     scenario_signs,
@@ -58,6 +66,7 @@ from sim.world import DriveMap
 
 SIGN_ID_BASE = 1_000_000  # object ids: actors below, signs and lights above
 LIGHT_ID_BASE = 2_000_000
+PARKED_ID_BASE = 500_000  # the streetscape's parked cars: actors, after the scenario's
 
 
 @dataclass
@@ -75,15 +84,19 @@ class StaticWorld:
     crosswalks: list[np.ndarray]
     planner: RoutePlanner
     skipped_landmarks: list[str]
+    streetscape: StreetLayout | None = None
+    parked_objects: list[tuple[GtObject, Pose]] = field(default_factory=list)
+    parked_truth: tuple[ActorTruth, ...] = ()
 
 
-def build_static_world(scenario: Scenario) -> StaticWorld:
+def build_static_world(scenario: Scenario, seed: int | None = None) -> StaticWorld:
+    """``seed``: the streetscape's when its config names none (default: the scenario's)."""
     base = scenario.source.parent if scenario.source else None
     road_map = load_road_map(resolve_map_path(scenario.map, base))
     signs, lights, skipped = map_landmarks(road_map)
     signs += scenario_signs(road_map, scenario)
     builder = MeshBuilder()
-    road_mesh.add_roads(builder, road_map)
+    strips = road_mesh.add_roads(builder, road_map)
     crosswalks = crosswalk_polygons(road_map.carla_map)
     road_mesh.add_crosswalks(builder, crosswalks)
     atlas = TextureAtlas()
@@ -96,7 +109,22 @@ def build_static_world(scenario: Scenario) -> StaticWorld:
             builder, light, tiles[LightState.RED], LIGHT_ID_BASE + i
         )
     partial = builder.build()
-    road_mesh.add_ground(builder, partial.vertices)
+    street = scenario.streetscape
+    layout: StreetLayout | None = None
+    parked: list[tuple[GtObject, Pose]] = []
+    if street.enabled:
+        street_seed = street_seed_of(scenario, seed)
+        flat_z = float(partial.vertices[:, 2].min()) - road_mesh.GROUND_BELOW_M
+        layout = plan_streetscape(strips, crosswalks, signs, lights, street, street_seed, flat_z)
+        rng = np.random.default_rng([street_seed, 2])
+        add_streetscape(builder, layout, rng)
+        for i, car in enumerate(layout.parked):
+            local = add_parked_car(builder, car, PARKED_ID_BASE + i)
+            parked.append((_gt_actor(PARKED_ID_BASE + i, local, car.extent_m), car.pose))
+        space = layout.space
+        covered = None if space is None else lambda xy: space.covered(xy, "road")
+        add_terrain(builder, layout.terrain, rng, layout.grass_rgb, covered)
+    road_mesh.add_ground(builder, partial.vertices, None if layout is None else layout.grass_rgb)
     mesh = builder.build()
     prop_objects = [
         _prop_object(mesh, SIGN_ID_BASE + i, ObjectClass.TRAFFIC_SIGN) for i in range(len(signs))
@@ -107,7 +135,7 @@ def build_static_world(scenario: Scenario) -> StaticWorld:
         road_map,
         signs,
         lights,
-        RaycastWorld(mesh),
+        RaycastWorld(mesh, lamps=None if layout is None else layout.lamp_heads()),
         atlas,
         tiles,
         light_slots,
@@ -115,6 +143,39 @@ def build_static_world(scenario: Scenario) -> StaticWorld:
         crosswalks,
         RoutePlanner(road_map.carla_map),
         skipped,
+        layout,
+        parked,
+        tuple(_parked_truth(obj, pose) for obj, pose in parked),
+    )
+
+
+def street_seed_of(scenario: Scenario, seed: int | None) -> int:
+    """The streetscape's seed: its own, else the drive's, else the scenario's."""
+    own = scenario.streetscape.seed
+    return own if own is not None else (scenario.seed if seed is None else seed)
+
+
+def _gt_actor(
+    object_id: int,
+    mesh: Mesh,
+    extent_m: np.ndarray,
+    object_class: ObjectClass = ObjectClass.VEHICLE,
+) -> GtObject:
+    """A road user's ground-truth object: its mesh in its own frame and its box, from the
+    ground under its centre to its roof."""
+    ext = extent_m
+    corners = box_corners(np.array([-ext[0], -ext[1], 0.0]), np.array([ext[0], ext[1], 2 * ext[2]]))
+    return GtObject(object_id, object_class, mesh, corners)
+
+
+def _parked_truth(obj: GtObject, pose: Pose) -> ActorTruth:
+    half = (obj.local_corners.max(axis=0) - obj.local_corners.min(axis=0)) / 2
+    return ActorTruth(
+        obj.object_id,
+        ObjectClass.VEHICLE,
+        pose.compose(Pose(z_m=float(half[2]))),
+        half.astype(np.float64),
+        np.zeros(3),
     )
 
 
@@ -156,6 +217,8 @@ class EmbeddedWorld:
         st = self.static
         assert st is not None, "reset() first"
         poles = [s.position[:2] for s in st.signs] + [lt.position[:2] for lt in st.lights]
+        if st.streetscape is not None:  # lamp posts and tree trunks
+            poles += list(st.streetscape.poles_xy())
         return DriveMap(
             st.road_map.carla_map,
             self.route,
@@ -167,16 +230,18 @@ class EmbeddedWorld:
 
     # ------------------------------------------------------------------ setup
     def reset(self, scenario: Scenario, seed: int | None = None) -> SensorFrame:
-        key = (
+        self.seed = scenario.seed if seed is None else seed
+        key: tuple = (
             str(scenario.source),
             scenario.map,
             tuple(s.model_dump_json() for s in scenario.signs),
         )
+        if scenario.streetscape.enabled:  # built for its seed too
+            key += (scenario.streetscape.model_dump_json(), street_seed_of(scenario, self.seed))
         if self.static is None or self._static_key != key:
-            self.static = build_static_world(scenario)
+            self.static = build_static_world(scenario, self.seed)
             self._static_key = key
         self.scenario = scenario
-        self.seed = scenario.seed if seed is None else seed
         self.rng = np.random.default_rng(self.seed)
         self.rig = self.rig_override or scenario.resolve_rig()
         self.cameras = [Camera(c) for c in self.rig.cameras]
@@ -228,13 +293,11 @@ class EmbeddedWorld:
                 for m in movers
             ],
         )
+        _check_clear_of_parked(st.parked_truth, movers)
         for mover in movers:
-            ext = mover.body.extent_m
-            corners = box_corners(
-                np.array([-ext[0], -ext[1], 0.0]), np.array([ext[0], ext[1], 2 * ext[2]])
-            )
-            self._actor_gt[mover.actor_id] = GtObject(
-                mover.actor_id, mover.body.object_class, mover.body.mesh, corners
+            body = mover.body
+            self._actor_gt[mover.actor_id] = _gt_actor(
+                mover.actor_id, body.mesh, body.extent_m, body.object_class
             )
 
     def _spawn_vehicle(self, actor_id: int, cfg: VehicleActor, field: str) -> NpcCar:
@@ -391,7 +454,7 @@ class EmbeddedWorld:
         truth = None
         if self.want_ground_truth:
             truth = GroundTruth(
-                tuple(m.truth() for m in movers),
+                tuple(m.truth() for m in movers) + st.parked_truth,
                 boxes,
                 tuple(s.truth() for s in st.signs),
                 tuple(lt.truth(states[lt.light_id]) for lt in st.lights),
@@ -408,7 +471,22 @@ class EmbeddedWorld:
     def _gt_objects(self, movers: list[NpcCar | Walker]) -> list[tuple[GtObject, Pose]]:
         assert self.static is not None
         props = [(o, Pose()) for o in self.static.prop_objects]
-        return props + [(self._actor_gt[m.actor_id], m.pose) for m in movers]
+        movers_gt = [(self._actor_gt[m.actor_id], m.pose) for m in movers]
+        return props + self.static.parked_objects + movers_gt
+
+
+def _check_clear_of_parked(parked: tuple[ActorTruth, ...], movers: Sequence[Actor]) -> None:
+    """UserError naming the first scenario actor that starts on a parked car of the
+    streetscape (a pedestrian placed on a parking lane or a shoulder)."""
+    for mover in movers:
+        box = footprint(mover.pose, mover.body.extent_m)
+        for car in parked:
+            if footprints_overlap(box, footprint(car.pose, car.extent_m)):
+                raise UserError(
+                    f"actors.{mover.actor_id - 1}.start: the {mover.body.object_class.value} "
+                    f"stands on a parked car of the streetscape at ({car.pose.x_m:.1f}, "
+                    f"{car.pose.y_m:.1f}); move it, or set streetscape.parked_cars: false"
+                )
 
 
 def _braking(npc: NpcCar, time_s: float) -> bool:

@@ -30,6 +30,7 @@ MAP_NAMES = (
     "t_junction_yield",
     "t_junction_signals",
     "crosswalk",
+    "hill_street",
 )
 JUNCTION_MAPS = ("four_way_signals", "four_way_stop", "t_junction_yield", "t_junction_signals")
 JUNCTION_ID = 1000
@@ -79,6 +80,10 @@ EXPECTED_LANDMARKS: dict[str, tuple[Landmark, ...]] = {
         _limit("501", 20.0, "+", 30.0, (-1,)),
         _limit("502", 280.0, "-", 30.0, (1,)),
     ),
+    "hill_street": (
+        _limit("701", 10.0, "+", 40.0, (-1,)),
+        _limit("702", 340.0, "-", 40.0, (1,)),
+    ),
 }
 
 # Crosswalk polygon centres in CARLA coordinates (y = -OpenDRIVE y).
@@ -89,6 +94,7 @@ EXPECTED_CROSSWALK_CENTRES: dict[str, tuple[tuple[float, float], ...]] = {
     "t_junction_yield": (),
     "t_junction_signals": (),
     "crosswalk": ((150.0, 0.0),),
+    "hill_street": ((212.88, -17.41),),  # s = 215, past the bend
 }
 
 # Lane layout (lane id -> (type, width)) of every road outside the junction.
@@ -99,6 +105,11 @@ _STRAIGHT_LANES = {
     4: (carla.LaneType.Sidewalk, 2.5),
 }
 _TOWN_LANES = {1: (carla.LaneType.Driving, 3.5), 2: (carla.LaneType.Sidewalk, 2.5)}
+_HILL_LANES = {
+    1: (carla.LaneType.Driving, 3.5),
+    2: (carla.LaneType.Parking, 2.4),
+    3: (carla.LaneType.Sidewalk, 2.5),
+}
 EXPECTED_ROADS: dict[str, dict[int, tuple[float, dict[int, tuple[carla.LaneType, float]]]]] = {
     "straight_speed": {1: (600.0, _STRAIGHT_LANES)},
     "four_way_signals": {road: (120.0, _TOWN_LANES) for road in ARM_ROADS},
@@ -110,6 +121,7 @@ EXPECTED_ROADS: dict[str, dict[int, tuple[float, dict[int, tuple[carla.LaneType,
         3: (100.0, _TOWN_LANES),
     },
     "crosswalk": {1: (300.0, _TOWN_LANES)},
+    "hill_street": {1: (350.0, _HILL_LANES)},
 }
 EXPECTED_CONNECTING_LANES = {
     "four_way_signals": 12,
@@ -343,7 +355,9 @@ def test_crosswalks(name: str) -> None:
         cy = sum(p.y for p in corners) / 4
         centres.append((round(cx, 3), round(cy, 3)))
         area = 0.5 * abs(sum(a.x * b.y - b.x * a.y for a, b in itertools.pairwise(polygon)))
-        assert area == pytest.approx(4.0 * 7.0)  # 4 m wide, curb to curb (2 x 3.5 m)
+        # 4 m wide, across both driving lanes (2 x 3.5 m); on a slope (hill_street) the
+        # plan area is smaller by the grade's cosine
+        assert area == pytest.approx(4.0 * 7.0, rel=0.005)
         # It lies across the driving lanes of a road, outside any junction.
         for p in corners:
             inside = carla.Location((p.x + cx) / 2, (p.y + cy) / 2, 0.0)
@@ -418,7 +432,7 @@ def _speed_at(lane: ET.Element, s: float) -> float:
     return [value for offset, value, _ in records if offset <= s][-1]
 
 
-@pytest.mark.parametrize("name", ["straight_speed", "crosswalk"])
+@pytest.mark.parametrize("name", ["straight_speed", "crosswalk", "hill_street"])
 def test_lane_speed_records_follow_the_signs(name: str) -> None:
     root = xml_root(name)
     road = next(r for r in root.findall("road") if r.get("id") == "1")
@@ -431,6 +445,21 @@ def test_lane_speed_records_follow_the_signs(name: str) -> None:
     for lane_id, lane in lanes.items():
         if lane.get("type") != "driving":
             assert lane.findall("speed") == [], lane_id
+
+
+def test_hill_street_climbs_to_a_crest_and_back() -> None:
+    carla_map = load("hill_street")
+
+    def z_at(s: float) -> float:
+        return carla_map.get_waypoint_xodr(1, -1, s).transform.location.z
+
+    assert z_at(30.0) == pytest.approx(0.0, abs=1e-3)
+    assert z_at(150.0) == pytest.approx(4.5, abs=1e-3)  # the crest
+    assert z_at(105.0) == pytest.approx(2.25, abs=1e-3)  # half way up
+    assert z_at(300.0) == pytest.approx(0.0, abs=1e-3)
+    heights = [z_at(s) for s in range(1, 350, 2)]
+    grades = [abs(b - a) / 2.0 for a, b in itertools.pairwise(heights)]
+    assert max(grades) < 0.08  # a town street's grade, no step
 
 
 def test_generator_reproduces_committed_maps(tmp_path: Path) -> None:

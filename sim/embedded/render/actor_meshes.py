@@ -35,7 +35,9 @@ def vehicle_mesh(length_m: float, width_m: float, height_m: float) -> Mesh:
     wheel_r = min(0.42, 0.2 * height_m + 0.05)
     body_top = 0.25 + 0.45 * (height_m - 0.25)
     _box(b, (-hl, -hw, 0.25), (hl, hw, body_top), Material.VEHICLE_PAINT)
-    cabin_x0 = -hl + 0.12 * length_m if height_m < 2.0 else -hl
+    # Tall vehicles: the glass starts just inside the cargo box, whose rear face it would
+    # otherwise share (the two faces fought over every pixel: a speckled rear).
+    cabin_x0 = -hl + 0.12 * length_m if height_m < 2.0 else -hl + 0.05
     cabin_x1 = hl - 0.3 * length_m if height_m < 2.0 else hl - 0.12 * length_m
     _box(b, (cabin_x0, -hw * 0.9, body_top), (cabin_x1, hw * 0.9, height_m - 0.06), Material.GLASS)
     _box(
@@ -47,9 +49,11 @@ def vehicle_mesh(length_m: float, width_m: float, height_m: float) -> Mesh:
     if height_m >= 2.0:  # vans and trucks: a tall cargo box behind a short cab
         _box(b, (-hl, -hw, body_top), (cabin_x1 - 0.6, hw, height_m), Material.VEHICLE_PAINT)
     for x in (-hl + 0.18 * length_m, hl - 0.18 * length_m):
-        for y in (-hw + 0.12, hw - 0.12):
+        # 2 cm inside the body's sides: a tyre face in the side's plane would tie with it
+        # for every ray (speckle, and hits that depend on the BVH's order)
+        for y in (-hw + 0.13, hw - 0.13):
             _box(
-                b, (x - wheel_r, y - 0.12, 0.0), (x + wheel_r, y + 0.12, 2 * wheel_r), Material.TYRE
+                b, (x - wheel_r, y - 0.11, 0.0), (x + wheel_r, y + 0.11, 2 * wheel_r), Material.TYRE
             )
     return b.build()
 

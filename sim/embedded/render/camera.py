@@ -66,19 +66,20 @@ class Camera:
         dirs = rays[:, 3:]
         t, index = world.cast_rays(rays, self._actor_pixels(world, pose), self.config.range_m)
         index = index.astype(np.intp)  # once, not in every gather below
-        # Lighting is per triangle (see render/shading.py): a pixel just looks up its colour.
-        colour, light = world.view_shading(origin, index)
+        # Lighting is per triangle (see render/shading.py): a pixel just looks up its
+        # colour, in a table of the triangles hit (``local``: a pixel's row in it).
+        local, colour, light = world.shade_hits(origin, index)
         table = np.ascontiguousarray(colour.T * np.float32(255.0))
         rgb = self._rgb
         for c in range(3):
-            np.take(table[c], index, out=rgb[c])
+            np.take(table[c], local, out=rgb[c])
         textured = np.flatnonzero(world.face_slot[index] >= 0)
         if textured.size:
             tri = index[textured]
             tex = self._texture(
                 world, atlas, origin, dirs[textured], t[textured], world.face_slot[tri]
             )
-            rgb[:, textured] = (tex * light[tri] * np.float32(255.0)).T
+            rgb[:, textured] = (tex * light[local[textured]] * np.float32(255.0)).T
         # Haze: blend towards the horizon by 1 - exp(-t / visibility); sky (inf) after.
         keep = np.exp(t * np.float32(-1.0 / lighting.visibility_m))
         horizon = (lighting.sky_horizon_rgb * np.float32(255.0))[:, None]

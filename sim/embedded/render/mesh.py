@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sim.embedded.render.materials import Material
+from sim.embedded.render.materials import ALBEDO, Material
 
 NO_TEXTURE = -1
 
@@ -33,6 +33,7 @@ class Mesh:
     object_id: np.ndarray  # int32, 0 = world geometry
     face_slot: np.ndarray  # int32 index into faces or NO_TEXTURE
     faces: list[TexturedFace] = field(default_factory=list)
+    albedo: np.ndarray | None = None  # (T, 3) float32 colours; None: the materials' own
 
     @property
     def num_triangles(self) -> int:
@@ -48,6 +49,7 @@ class MeshBuilder:
         self._mat: list[np.ndarray] = []
         self._obj: list[np.ndarray] = []
         self._slot: list[np.ndarray] = []
+        self._colour: list[np.ndarray | None] = []
         self._count = 0
         self.faces: list[TexturedFace] = []
 
@@ -58,7 +60,10 @@ class MeshBuilder:
         material: Material | np.ndarray,
         object_id: int = 0,
         face_slot: int = NO_TEXTURE,
+        colour: np.ndarray | None = None,
     ) -> None:
+        """``colour``: RGB (3,) or per triangle (T, 3) in [0, 1] instead of the material's
+        albedo (varied façades, foliage)."""
         n_tri = triangles.shape[0]
         if n_tri == 0:
             return
@@ -68,6 +73,11 @@ class MeshBuilder:
         self._mat.append(np.broadcast_to(mat, (n_tri,)).copy())
         self._obj.append(np.full(n_tri, object_id, dtype=np.int32))
         self._slot.append(np.full(n_tri, face_slot, dtype=np.int32))
+        self._colour.append(
+            None
+            if colour is None
+            else np.broadcast_to(np.asarray(colour, np.float32), (n_tri, 3)).copy()
+        )
         self._count += vertices.shape[0]
 
     def add_strip(
@@ -96,11 +106,12 @@ class MeshBuilder:
         rotation: np.ndarray,
         material: Material,
         object_id: int = 0,
+        colour: np.ndarray | None = None,
     ) -> None:
         """Oriented box: centre (3,), half sizes (3,), rotation (3, 3) local -> world."""
         signs = np.array([[x, y, z] for x in (-1, 1) for y in (-1, 1) for z in (-1, 1)], float)
         verts = (signs * half) @ rotation.T + center
-        self.add(verts, BOX_TRIANGLES, material, object_id)
+        self.add(verts, BOX_TRIANGLES, material, object_id, colour=colour)
 
     def add_face(
         self, outline_uv: np.ndarray, face: TexturedFace, material: Material, object_id: int
@@ -123,6 +134,14 @@ class MeshBuilder:
                 empty,
                 [],
             )
+        albedo = None
+        if any(c is not None for c in self._colour):
+            albedo = np.concatenate(
+                [
+                    ALBEDO[m] if c is None else c
+                    for m, c in zip(self._mat, self._colour, strict=True)
+                ]
+            )
         return Mesh(
             np.concatenate(self._verts),
             np.concatenate(self._tris),
@@ -130,6 +149,7 @@ class MeshBuilder:
             np.concatenate(self._obj),
             np.concatenate(self._slot),
             self.faces,
+            albedo,
         )
 
 

@@ -4,6 +4,7 @@ zebra crossings and the ground around them."""
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import carla
 import numpy as np
@@ -13,6 +14,7 @@ from sim.embedded.render.materials import Material
 from sim.embedded.render.mesh import MeshBuilder
 
 SIDEWALK_HEIGHT_M = 0.15
+GROUND_BELOW_M = 0.05  # the grass plane under the lowest road surface
 MARKING_LIFT_M = 0.02
 MARKING_MIN_WIDTH_M = 0.12
 DASH_M, GAP_M = 3.0, 6.0
@@ -40,6 +42,25 @@ MARKING_LINES = {
     _LMT.BrokenSolid: ("broken", "solid"),
     _LMT.BrokenBroken: ("broken", "broken"),
 }
+
+
+@dataclass(frozen=True)
+class LaneStrip:
+    """One lane of one lane section as the mesh sampled it: OpenDRIVE lane type, the
+    junction it lies in (-1 outside), edges and centre (N, 3) at the road surface
+    (sidewalks not raised), the waypoints' yaw (N,) [rad] and width (N,) [m]. ``right``
+    is the lane's outer edge: the side away from the road's centre."""
+
+    road_id: int
+    section: int  # index of the lane section in its road
+    lane_id: int
+    lane_type: str
+    junction_id: int
+    left: np.ndarray
+    right: np.ndarray
+    center: np.ndarray
+    yaw_rad: np.ndarray
+    width_m: np.ndarray
 
 
 class _LaneSamples:
@@ -100,11 +121,13 @@ def _add_marking(
         builder.add_strip(left, right, material, keep=keep)
 
 
-def add_roads(builder: MeshBuilder, road_map: RoadMap, step_m: float = 1.0) -> None:
-    """Every lane of every road as a strip; sidewalks raised with curbs; markings."""
+def add_roads(builder: MeshBuilder, road_map: RoadMap, step_m: float = 1.0) -> list[LaneStrip]:
+    """Every lane of every road as a strip; sidewalks raised with curbs; markings.
+    Returns the strips (what the streetscape keeps clear and the terrain follows)."""
+    strips: list[LaneStrip] = []
     for road in road_map.roads.values():
         in_junction = road.junction_id >= 0
-        for section in road.sections:
+        for section_index, section in enumerate(road.sections):
             lane_ids = {ln.lane_id for ln in section.lanes}
             center_lane = -1 if -1 in lane_ids else 1
             for lane in section.lanes:
@@ -120,6 +143,20 @@ def add_roads(builder: MeshBuilder, road_map: RoadMap, step_m: float = 1.0) -> N
                 raised = SIDEWALK_HEIGHT_M if material in (Material.SIDEWALK,) else 0.0
                 left = samples.offset(-samples.width / 2, raised)
                 right = samples.offset(samples.width / 2, raised)
+                strips.append(
+                    LaneStrip(
+                        road.road_id,
+                        section_index,
+                        lane.lane_id,
+                        lane.lane_type,
+                        road.junction_id,
+                        samples.offset(-samples.width / 2),
+                        samples.offset(samples.width / 2),
+                        samples.center,
+                        np.radians([w.transform.rotation.yaw for w in wps]),
+                        samples.width,
+                    )
+                )
                 builder.add_strip(left, right, material)
                 if raised:
                     for edge in (left, right):
@@ -131,6 +168,7 @@ def add_roads(builder: MeshBuilder, road_map: RoadMap, step_m: float = 1.0) -> N
                 _add_marking(builder, samples, 1.0, wps[len(wps) // 2].right_lane_marking)
                 if lane.lane_id == center_lane:
                     _add_marking(builder, samples, -1.0, wps[len(wps) // 2].left_lane_marking)
+    return strips
 
 
 def add_crosswalks(
@@ -162,10 +200,16 @@ def add_crosswalks(
             pos += bar_m + gap_m
 
 
-def add_ground(builder: MeshBuilder, vertices: np.ndarray, margin_m: float = 300.0) -> None:
-    """A grass plane under the map, a little below the lowest road surface."""
+def add_ground(
+    builder: MeshBuilder,
+    vertices: np.ndarray,
+    colour: np.ndarray | None = None,
+    margin_m: float = 300.0,
+) -> None:
+    """A grass plane under the map, a little below the lowest road surface; ``colour``
+    in place of the grass material's."""
     lo = vertices.min(axis=0) - margin_m
     hi = vertices.max(axis=0) + margin_m
-    z = float(vertices[:, 2].min()) - 0.05
+    z = float(vertices[:, 2].min()) - GROUND_BELOW_M
     verts = np.array([[lo[0], lo[1], z], [hi[0], lo[1], z], [hi[0], hi[1], z], [lo[0], hi[1], z]])
-    builder.add(verts, np.array([[0, 1, 2], [0, 2, 3]]), Material.GRASS)
+    builder.add(verts, np.array([[0, 1, 2], [0, 2, 3]]), Material.GRASS, colour=colour)
