@@ -188,15 +188,26 @@ def footprints_overlap(a: np.ndarray, b: np.ndarray) -> bool:
     return True
 
 
+class PlacedOnEgoError(UserError):
+    """An actor whose footprint overlaps the ego's at t = 0; ``actor_index`` is its
+    place in the scenario's ``actors`` list."""
+
+    def __init__(self, actor_index: int, message: str) -> None:
+        super().__init__(message)
+        self.actor_index = actor_index
+
+
 def check_clear_of_ego(
-    ego: tuple[Pose, np.ndarray], actors: list[tuple[str, str, Pose, np.ndarray]]
+    ego: tuple[Pose, np.ndarray], actors: list[tuple[int, str, Pose, np.ndarray]]
 ) -> None:
-    """UserError naming the first actor (field, kind, pose, half sizes) whose footprint
-    overlaps the ego's at t = 0: it would collide before the car could do anything."""
+    """PlacedOnEgoError naming the first actor (index in ``actors``, kind, pose, half
+    sizes) whose footprint overlaps the ego's at t = 0: it would collide before the car
+    could do anything."""
     ego_box = footprint(*ego)
-    for field, kind, pose, extent_m in actors:
+    for index, kind, pose, extent_m in actors:
         if footprints_overlap(ego_box, footprint(pose, extent_m)):
-            raise UserError(
-                f"{field}: the {kind} is placed on the ego (at ({pose.x_m:.1f}, "
-                f"{pose.y_m:.1f}), overlapping it at t = 0); move it clear of ego.start"
+            raise PlacedOnEgoError(
+                index,
+                f"actors.{index}: the {kind} is placed on the ego (at ({pose.x_m:.1f}, "
+                f"{pose.y_m:.1f}), overlapping it at t = 0); move it clear of ego.start",
             )

@@ -37,6 +37,7 @@ from roadmind.messages import Box2DTruth, ObjectClass, SensorFrame
 from roadmind.progress import progress as progress_bar
 from sim.embedded.world import EmbeddedWorld
 from sim.lighting import LightingConfig
+from sim.placement import PlacedOnEgoError
 from sim.rig import CameraConfig, MountPose, RigConfig
 from sim.scenario import (
     EgoConfig,
@@ -150,8 +151,20 @@ def _frames(
         if streetscape != "off":  # own generators: the bare datasets stay as they were
             scenario = _with_streets(scenario, streetscape, seed, p)
         world.rig_override = _random_rig(rng)
-        frame = world.reset(scenario)
+        frame = reset_clear_of_ego(world, scenario)
         yield p, frame, rng
+
+
+def reset_clear_of_ego(world: EmbeddedWorld, scenario: Scenario) -> SensorFrame:
+    """The first frame of a random ``scenario``. Its actors are drawn around the lanes,
+    not around the ego: one that lands on the ego is left out (the world refuses it),
+    as if it had never been drawn."""
+    while True:
+        try:
+            return world.reset(scenario)
+        except PlacedOnEgoError as err:
+            actors = [a for k, a in enumerate(scenario.actors) if k != err.actor_index]
+            scenario = scenario.model_copy(update={"actors": actors})
 
 
 # --------------------------------------------------------------------------- layouts

@@ -21,7 +21,7 @@ from roadmind.messages import LightState, ObjectClass, SensorFrame, SignTruth, S
 from roadmind.progress import progress as progress_bar
 from sim.embedded.world import LIGHT_ID_BASE, SIGN_ID_BASE, EmbeddedWorld
 from sim.scenario import Place, SignConfig
-from training.datagen import _ego_place, _random_rig, _random_scenario
+from training.datagen import _ego_place, _random_rig, _random_scenario, reset_clear_of_ego
 from training.reader_data import HOURS
 
 SIGNS_PER_FRAME = 6
@@ -121,7 +121,7 @@ def world_crops(
                 update={"ego": scenario.ego.model_copy(update={"start": ego})}
             )
             world.rig_override = _random_rig(rng)
-            frame = world.reset(scenario)
+            frame = reset_clear_of_ego(world, scenario)
             yield from crops_of(frame, scenario.lighting.preset, map_name)
             if bar is not None:
                 bar.update()

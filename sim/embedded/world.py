@@ -288,10 +288,7 @@ class EmbeddedWorld:
         movers = [*self.npcs, *self.walkers]
         check_clear_of_ego(
             (self.ego.pose, self.ego.body.extent_m),
-            [
-                (f"actors.{m.actor_id - 1}", m.body.object_class.value, m.pose, m.body.extent_m)
-                for m in movers
-            ],
+            [(m.actor_id - 1, m.body.object_class.value, m.pose, m.body.extent_m) for m in movers],
         )
         _check_clear_of_parked(st.parked_truth, movers)
         for mover in movers:

@@ -9,6 +9,10 @@ import pytest
 import yaml
 
 from roadmind.errors import UserError
+from sim.embedded.world import EmbeddedWorld
+from sim.placement import PlacedOnEgoError
+from sim.rig import RigConfig
+from sim.scenario import load_scenario
 from training.datagen import (
     CLASSES,
     TRAIN_CYCLE,
@@ -16,6 +20,7 @@ from training.datagen import (
     VAL_MAPS,
     generate,
     plan,
+    reset_clear_of_ego,
 )
 from training.dataset_layout import label_stats
 
@@ -63,3 +68,21 @@ def test_dataset_layout_labels_and_resume(tmp_path: Path) -> None:
     # one folder, one dataset: another seed or fewer frames is refused, naming both
     with pytest.raises(UserError, match="seed 3 and 40 frames; asked for seed 4"):
         generate(out, 40, seed=4, progress=False)
+
+
+def test_an_actor_drawn_on_the_ego_is_left_out(tmp_path: Path) -> None:
+    """Random layouts draw actors around the lanes, not around the ego: one that lands
+    on it is dropped (the world names it by index), the rest of the frame kept."""
+    path = tmp_path / "scenario.yaml"
+    path.write_text(
+        "name: t\nmap: four_way_stop\nego:\n  start: {road: 1, lane: 1, s_m: 50}\n"
+        "actors:\n  - {kind: vehicle, start: {road: 1, lane: 1, s_m: 30}}\n"
+        "  - {kind: vehicle, start: {road: 1, lane: 1, s_m: 52}, behaviour: parked}\n"
+    )
+    scenario = load_scenario(str(path))
+    with EmbeddedWorld(RigConfig(cameras=[], lidars=[])) as world:
+        with pytest.raises(PlacedOnEgoError) as refused:
+            world.reset(scenario)
+        assert refused.value.actor_index == 1
+        frame = reset_clear_of_ego(world, scenario)
+        assert len(world.npcs) == 1 and frame.ground_truth is not None
