@@ -27,6 +27,16 @@ from reasoning.text_encoder import require
 OCR_PACKAGE = "rapidocr"
 VALUE_PX = 48  # the disc's middle is scaled to this height for the recogniser
 PLATE_PX = 160  # plates are scaled to this width before line detection
+# Where a disc's digits are (fractions of the crop's side: y0, y1, x0, x1): the middle
+# band, a little above centre on mph discs, and three cuts a little higher, lower and
+# wider. A 20 px disc's digits are 8 px tall: one pixel more or less in the cut changes
+# the recogniser's reading, so the likelihoods of the four cuts are averaged.
+VALUE_CUTS = (
+    (0.28, 0.68, 0.16, 0.84),
+    (0.25, 0.65, 0.14, 0.86),
+    (0.31, 0.71, 0.18, 0.82),
+    (0.26, 0.70, 0.12, 0.88),
+)
 _DOT_DASH = re.compile(r"(?<=\w)\s*[·•‧∙]\s*(?=\w)")
 
 
@@ -64,18 +74,18 @@ def _band(rgb: np.ndarray, y0: float, y1: float, x0: float, x1: float) -> np.nda
     return np.ascontiguousarray(bgr)
 
 
-def _columns(bgr: np.ndarray) -> tuple[np.ndarray, dict[str, int]]:
-    """The recogniser's (T, C) character probabilities over one text line and the
-    index of each character (0: the CTC blank). Uses the loaded recogniser's own
-    preprocessing and ONNX session."""
+def _columns(bgrs: list[np.ndarray]) -> tuple[np.ndarray, dict[str, int]]:
+    """The recogniser's (B, T, C) character probabilities over text lines (one batch,
+    each padded to the widest) and the index of each character (0: the CTC blank).
+    Uses the loaded recogniser's own preprocessing and ONNX session."""
     engine = _engine(False)
     if engine.text_rec is None:  # rapidocr loads its models on first use
         engine(np.zeros((VALUE_PX, VALUE_PX, 3), np.uint8))
     rec = engine.text_rec
     height, width = rec.rec_image_shape[1:3]
-    ratio = max(width / height, bgr.shape[1] / max(bgr.shape[0], 1))
-    batch = rec.resize_norm_img(bgr, ratio)[np.newaxis].astype(np.float32)
-    probs = np.asarray(rec.session(batch))[0]
+    ratio = max([width / height, *(b.shape[1] / max(b.shape[0], 1) for b in bgrs)])
+    batch = np.stack([rec.resize_norm_img(b, ratio) for b in bgrs]).astype(np.float32)
+    probs = np.asarray(rec.session(batch))
     return probs, _char_index(tuple(rec.postprocess_op.character))
 
 
@@ -106,12 +116,14 @@ def ctc_log_likelihood(probs: np.ndarray, labels: list[int]) -> float:
     return float(np.logaddexp(alpha[-1], alpha[-2]) if len(ext) > 1 else alpha[-1])
 
 
-def _likelihoods(bgr: np.ndarray, texts: list[str]) -> dict[str, float]:
-    probs, index = _columns(bgr)
+def _likelihoods(bgrs: list[np.ndarray], texts: list[str]) -> dict[str, float]:
+    """log P(text) of each text, averaged over the lines ``bgrs`` (cuts of one place)."""
+    probs, index = _columns(bgrs)
     out = {}
     for text in set(texts):
         if all(c in index for c in text):
-            out[text] = ctc_log_likelihood(probs, [index[c] for c in text])
+            labels = [index[c] for c in text]
+            out[text] = float(np.mean([ctc_log_likelihood(p, labels) for p in probs]))
         else:
             out[text] = -np.inf
     return out
@@ -122,8 +134,8 @@ def value_likelihoods(rgb: np.ndarray, values: list[int]) -> dict[int, float]:
     filling most of it); empty for a crop too small to hold digits."""
     if rgb.shape[0] < 8:
         return {}
-    # the digits sit in the middle third, a little above centre on mph discs
-    scores = _likelihoods(_band(rgb, 0.28, 0.68, 0.16, 0.84), [str(v) for v in values])
+    bands = [_band(rgb, *cut) for cut in VALUE_CUTS]
+    scores = _likelihoods(bands, [str(v) for v in values])
     return {v: scores[str(v)] for v in values}
 
 
@@ -132,7 +144,7 @@ def word_likelihood(rgb: np.ndarray, word: str) -> float:
     for a crop too small to hold it."""
     if rgb.shape[0] < 8:
         return -np.inf
-    return _likelihoods(_band(rgb, 0.3, 0.7, 0.08, 0.92), [word.upper()])[word.upper()]
+    return _likelihoods([_band(rgb, 0.3, 0.7, 0.08, 0.92)], [word.upper()])[word.upper()]
 
 
 def read_plate(rgb: np.ndarray) -> OcrText:

@@ -15,7 +15,7 @@ from reasoning.reader_vocabulary import load_vocabulary
 from reasoning.sign_reader import SignReader
 from roadmind.errors import ConfigError, UserError
 from roadmind.resources import configs_dir
-from training.reader_data import synth_batch
+from training.reader_data import real_design, shrink, synth_batch
 from training.reader_world import world_crops
 from training.train_reader import train_reader
 
@@ -64,6 +64,27 @@ def test_synthetic_crops_are_deterministic_and_cover_the_classes() -> None:
     assert a.shape == (40, 64, 64, 3) and a.dtype == np.uint8
     assert np.array_equal(a, b) and np.array_equal(la, lb)
     assert len(set(la.tolist())) > 10
+
+
+def test_crops_shrink_as_a_lens_or_as_a_renderer_samples() -> None:
+    """Both ways give the far size; the renderer's keeps hard edges (no colour between
+    the two of a sharp split), the lens's blends them."""
+    split = np.zeros((160, 160, 3), np.uint8)
+    split[:, 81:] = 255
+    kinds = set()
+    for i in range(40):
+        small = shrink(split, 23, np.random.default_rng(i))
+        assert small.shape == (23, 23, 3)
+        kinds.add(bool(np.isin(small, [0, 255]).all()))
+    assert kinds == {True, False}
+
+
+@pytest.mark.parametrize("label", ["stop", "yield", "speed_limit", "no_entry"])
+def test_real_designs_draw_a_red_face(label: str) -> None:
+    face = np.asarray(real_design(label, 60.0, "mph", 128, np.random.default_rng(0)))
+    assert face.shape == (128, 128, 3)
+    red = (face[:, :, 0] > 150) & (face[:, :, 1] < 60)
+    assert red.mean() > 0.1
 
 
 def test_world_crops_are_labelled_with_vocabulary_names() -> None:
