@@ -38,7 +38,7 @@ from fusion.config import FusionConfig
 from fusion.landmarks import KnownLandmark, match_landmark
 from fusion.locate import Placement, ProjectedPoints, camera_range, place, whole_in_image
 from fusion.occupancy import occupancy
-from fusion.sign_readings import HeldReading, ReadSign, SignReadings
+from fusion.sign_readings import HeldReading, ReadLight, ReadSign, SignReadings
 from fusion.tracking import Detection, Tracker
 from perception.lidar.pipeline import LidarResult
 from perception.light_state import read_light_state
@@ -118,9 +118,11 @@ class BevFusion:
         camera_names: Sequence[str] = (),
         lidar_expected: bool = True,
         read_sign: ReadSign | None = None,
+        read_light: ReadLight | None = None,
     ) -> None:
         self.config = config or FusionConfig()
         self.readings = SignReadings(read_sign) if read_sign is not None else None
+        self.read_light = read_light
         self.landmarks = tuple(landmarks)
         self.camera_names = tuple(camera_names)
         self.lidar_expected = lidar_expected
@@ -386,6 +388,10 @@ class BevFusion:
                 readable = True
                 if is_light:
                     state, _ = read_light_state(view.image.bgra, det.xyxy_px)
+                    if state is LightState.UNKNOWN and lm is not None and self.read_light:
+                        # lamps the pixel reader cannot tell apart, on a mapped light
+                        # that faces us: the dual encoder reads the crop
+                        state = self.read_light(view.image, det.xyxy_px, frame_id)
                     readable = state not in (LightState.OFF, LightState.UNKNOWN)
                     if not readable and (lm is None or not whole_in_image(det, view.image)):
                         # unlit and off the map (a head seen from behind), or cut by the

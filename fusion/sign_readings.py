@@ -15,9 +15,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from fusion.locate import whole_in_image
-from roadmind.messages import CameraImage, Detection2D, SignReading
+from roadmind.messages import CameraImage, Detection2D, LightState, SignReading
 
 ReadSign = Callable[[CameraImage, np.ndarray, int], SignReading]  # image, box, frame id
+ReadLight = Callable[[CameraImage, np.ndarray, int], LightState]  # the same, a light's box
 REREAD_GROWTH = 1.3  # box height over the last read's: read again
 SURE = 0.9  # below this, any growth is worth another read
 MAX_KEPT = 256  # signs remembered; the oldest are forgotten first

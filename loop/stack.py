@@ -36,6 +36,7 @@ from roadmind.messages import (
     BevScene,
     BevSign,
     CameraImage,
+    LightState,
     ObjectClass,
     SensorFrame,
     SignReading,
@@ -107,6 +108,15 @@ class CropReader:
             del self.crops[old]
         return reading
 
+    def light(self, image: CameraImage, box_xyxy: np.ndarray, frame_id: int) -> LightState:
+        """Fusion's ``ReadLight``: the light box read by the dual encoder (used where
+        the pixel state reader cannot tell the lamps apart)."""
+        t0 = time.perf_counter()
+        crop = square_crop(image.bgra[:, :, 2::-1], box_xyxy)
+        state = self.reader.read([crop], ["light"])[0].light_state
+        self.times.reader_ms.append(_ms(t0))
+        return state if state is not None else LightState.UNKNOWN
+
     def crop_of(self, sign: BevSign) -> tuple[SignReading, np.ndarray] | None:
         """The reading and crop behind a sign of the scene, while still kept."""
         if sign.read_frame is None:
@@ -143,6 +153,7 @@ class PerceptionStack:
             [c.name for c in rig.cameras],
             lidar_expected=bool(rig.lidars),
             read_sign=self.crop_reader,
+            read_light=self.crop_reader.light if self.crop_reader is not None else None,
         )
         self._images: dict[str, CameraImage] = {}
         self._views: dict[str, CameraView] = {}

@@ -143,20 +143,24 @@ def _band(reader: SignReader, signs: Sequence[WorldCrop], lo: float, hi: float) 
 
 
 def _lights(reader: SignReader, lights: Sequence[WorldCrop]) -> dict[str, Any]:
+    """The dual encoder, the pixel state reader, and the loop's way: the pixel reader,
+    with the encoder's reading where the pixel reader cannot tell (UNKNOWN)."""
     truth = [c.truth for c in lights]
     pixel = []
     for c in lights:
         bgra = cv2.cvtColor(np.ascontiguousarray(c.rgb[:, :, ::-1]), cv2.COLOR_BGR2BGRA)
         state, _ = read_light_state(bgra, c.box_in_crop_px)
         pixel.append(f"light_{state.value}" if state is not LightState.UNKNOWN else "unknown")
-    reader_scores = accuracy(truth, _said(reader, [c.rgb for c in lights], "light"))
-    pixel_scores = accuracy(truth, pixel)
-    better = (
-        "reader"
-        if (reader_scores["accuracy"] or 0) > (pixel_scores["accuracy"] or 0)
-        else ("pixel state reader")
-    )
-    return {"reader": reader_scores, "pixel_state_reader": pixel_scores, "better": better}
+    encoder = _said(reader, [c.rgb for c in lights], "light")
+    scores = {
+        "reader": accuracy(truth, encoder),
+        "pixel_state_reader": accuracy(truth, pixel),
+        "pixel_then_reader": accuracy(
+            truth, [e if p == "unknown" else p for p, e in zip(pixel, encoder, strict=True)]
+        ),
+    }
+    best = max(scores, key=lambda k: scores[k]["accuracy"] or 0.0)
+    return {**scores, "better": best.replace("_", " ")}
 
 
 def _zero_shot(

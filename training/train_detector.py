@@ -17,6 +17,8 @@ from pydantic import Field
 
 from perception.camera_detector import WEIGHTS_NAME
 from roadmind.config import StrictModel, load_model
+from roadmind.errors import ConfigError
+from roadmind.resources import models_dir
 from training.dataset_layout import FRAMES_PER_GROUP, VAL_EVERY_GROUPS, class_names, label_stats
 
 
@@ -48,12 +50,17 @@ class TrainRecipe(StrictModel):
     hsv_s: float = 0.5
     hsv_v: float = 0.4
     patience: int = 100
+    warmup_epochs: float = 3.0  # ultralytics' defaults; a fine-tune starts at its lr
+    warmup_bias_lr: float = 0.1
     cache: bool = False  # decoded images in RAM: the data loader keeps up with a GPU
 
 
 class DetectorRecipe(StrictModel):
     data: DataRecipe
     model: str = "yolo11n.yaml"
+    # fine-tune: start from these weights (a path under models/, or absolute) instead
+    # of the architecture's random init
+    init: str | None = None
     train: TrainRecipe = TrainRecipe()
 
 
@@ -69,6 +76,7 @@ def train_detector(
     (resumable), without it the folder is used as it stands (a copy of the dataset on
     a machine that trains but has no simulator)."""
     recipe = load_model(DetectorRecipe, recipe_path)
+    init = _init_weights(recipe, recipe_path)
     if make_data:
         from training.datagen import generate  # the world: Open3D, carla.Map
 
@@ -87,7 +95,7 @@ def train_detector(
     args = recipe.train.model_dump()
     time_h = args.pop("time_h")
     start = time.perf_counter()
-    model = YOLO(recipe.model)
+    model = YOLO(str(init) if init else recipe.model)
     model.train(
         data=str(data_dir / "data.yaml"),
         device=device,
@@ -124,6 +132,22 @@ def train_detector(
     }
     (out_dir / "training.json").write_text(json.dumps(summary, indent=1) + "\n")
     return summary
+
+
+def _init_weights(recipe: DetectorRecipe, recipe_path: Path) -> Path | None:
+    """The weights a fine-tune starts from, checked before any data is made."""
+    if recipe.init is None:
+        return None
+    path = Path(recipe.init)
+    if not path.is_absolute():
+        path = models_dir() / path
+    if not path.is_file() or path.suffix != ".pt":
+        raise ConfigError(
+            f"{recipe_path}: init: {recipe.init} is no weights file ({path}); give a .pt "
+            "checkpoint under models/ (e.g. detector/base/roadmind_yolo11n.pt) or an "
+            "absolute path"
+        )
+    return path
 
 
 def _device_name(device: str) -> str:

@@ -21,6 +21,7 @@ from roadmind.messages import (
     CameraImage,
     Detection2D,
     LidarObject,
+    LightState,
     ObjectClass,
     SignType,
 )
@@ -208,6 +209,32 @@ def test_our_sign_wins_over_a_nearer_cross_street_one() -> None:
     det = Detection2D("front", ObjectClass.TRAFFIC_SIGN, _box(face, cam), 0.7)
     scene = fusion.update(0, 0.0, Pose(), _views(cam, det), _lidar([], 0.0))
     assert [s.landmark_id for s in scene.signs] == [1]
+
+
+def test_a_light_the_pixel_reader_cannot_tell_is_read_by_the_dual_encoder() -> None:
+    """Red and green both lit is a tie for the pixel reader: on a mapped light facing
+    us the injected reader is asked and its state kept; off the map it is not asked."""
+    mapped = KnownLandmark(4, ObjectClass.TRAFFIC_LIGHT, np.array([30.0, 4.0, 0.0]), 0.0)
+    head = LidarObject(np.array([30.0, 4.0, 3.0]), np.array([0.15, 0.15, 0.45]), 0.0, 5)
+    asked: list[int] = []
+
+    def read_light(image: CameraImage, box: np.ndarray, frame_id: int) -> LightState:
+        asked.append(frame_id)
+        return LightState.RED
+
+    for landmarks, expected in (([mapped], [LightState.RED]), ([], [])):
+        asked.clear()
+        fusion = BevFusion(FusionConfig(), landmarks, ("front",), read_light=read_light)
+        cam = _camera(0.0)
+        box = _box(head, cam)
+        x0, y0, x1, y1 = box.round().astype(int)
+        mid = (y0 + y1) // 2
+        cam.bgra[y0:mid, x0:x1, 2] = 255  # the red lamp lit
+        cam.bgra[mid:y1, x0:x1, 1] = 255  # and the green one
+        det = Detection2D("front", ObjectClass.TRAFFIC_LIGHT, box, 0.8)
+        scene = fusion.update(3, 0.0, Pose(), _views(cam, det), _lidar([], 0.0))
+        assert [light.state for light in scene.lights] == expected
+        assert asked == ([3] if landmarks else [])
 
 
 def test_when_every_sensor_falls_silent_the_scene_empties_and_says_so() -> None:

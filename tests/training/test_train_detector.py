@@ -77,3 +77,36 @@ def test_the_shipped_weights_were_trained_by_a_committed_recipe() -> None:
     assert {k: args[k] for k in train} == train and args["model"] == shipped["model"]
     made = json.loads((models_dir() / "detector" / "training.json").read_text())
     assert made["weights"] == WEIGHTS_NAME and 0 < made["epochs_done"] <= args["epochs"]
+
+
+def test_a_fine_tune_starts_from_its_init_weights(tmp_path: Path) -> None:
+    """With a tiny learning rate the fine-tuned weights stay by the ones it started
+    from; a recipe naming weights that are not there is refused before any data."""
+    import torch
+
+    def weights(path: Path) -> torch.Tensor:
+        model = torch.load(path, map_location="cpu", weights_only=False)["model"]
+        return torch.cat([p.detach().float().flatten() for p in model.parameters()])
+
+    def moved(a: torch.Tensor, b: torch.Tensor) -> float:
+        return float((a - b).norm() / b.norm())
+
+    base = tmp_path / "base"
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text(TINY_RECIPE)
+    train_detector(recipe, tmp_path / "data", base, "cpu", progress=False)
+    tuned_recipe = tmp_path / "tuned.yaml"
+    tuned_recipe.write_text(
+        TINY_RECIPE.replace("patience: 5}", "patience: 5, lr0: 1.0e-7, warmup_epochs: 0}")
+        + f"init: {base / WEIGHTS_NAME}\n"
+    )
+    tuned = tmp_path / "tuned"
+    train_detector(tuned_recipe, tmp_path / "data", tuned, "cpu", progress=False)
+    start = weights(base / WEIGHTS_NAME)
+    assert moved(weights(tuned / WEIGHTS_NAME), start) < 0.1  # 0.03 measured
+    assert moved(weights(models_dir() / "detector" / WEIGHTS_NAME), start) > 0.5  # other: 0.9
+
+    tuned_recipe.write_text(TINY_RECIPE + "init: detector/none.pt\n")
+    with pytest.raises(ConfigError, match=r"init: detector/none\.pt is no weights file"):
+        train_detector(tuned_recipe, tmp_path / "nodata", tmp_path / "x", "cpu", progress=False)
+    assert not (tmp_path / "nodata").exists()
