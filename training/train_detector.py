@@ -99,7 +99,7 @@ def train_detector(
     model.train(
         data=str(data_dir / "data.yaml"),
         device=device,
-        pretrained=False,
+        pretrained=init is not None,  # ultralytics loads the .pt's weights only when True
         amp=False,
         plots=False,
         project=str(work.resolve()),

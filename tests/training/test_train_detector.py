@@ -93,7 +93,9 @@ def test_a_fine_tune_starts_from_its_init_weights(tmp_path: Path) -> None:
 
     base = tmp_path / "base"
     recipe = tmp_path / "recipe.yaml"
-    recipe.write_text(TINY_RECIPE)
+    # another seed than the fine-tune's: a fine-tune that ignored its init would start
+    # from a random init far from the base's
+    recipe.write_text(TINY_RECIPE.replace("patience: 5}", "patience: 5, seed: 7}"))
     train_detector(recipe, tmp_path / "data", base, "cpu", progress=False)
     tuned_recipe = tmp_path / "tuned.yaml"
     tuned_recipe.write_text(
