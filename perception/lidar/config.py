@@ -85,6 +85,9 @@ class ObjectConfig(StrictModel):
     high_m: float = Field(4.5, gt=0.0)  # cells with returns this high above the ground ...
     high_fraction: float = Field(0.3, ge=0.0, le=1.0)  # ... in this share of a cluster's
     # cells: façade, tree or pole structure, not a road user
+    ceiling_margin_m: float = Field(0.3, ge=0.0)  # a cluster with returns this near the
+    # crop's ceiling (crop.max_height_m) is cut off there: it goes on up (a façade or a tree
+    # near the sensor, whose upper part no ring reaches), unknown
     porous_points_per_cell_m: float = Field(0.0, ge=0.0)  # points per occupied cell times
     # range below this: scattered returns (vegetation); 0 turns the rule off
     # widths: no road vehicle is wider than 2.55-2.6 m (EU 96/53/EC, US 102 in) plus the

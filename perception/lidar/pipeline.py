@@ -166,6 +166,7 @@ class LidarPipeline:
             cfg.crop.voxel_m,
             xyz[high, :2],
             ring_gap,
+            cfg.crop.max_height_m,
         )
         ms["boxes"] = _lap(t3)
         ms["total"] = _lap(t0)

@@ -25,11 +25,15 @@ def objects_from_clusters(
     voxel_m: float = 0.0,
     high_xy: np.ndarray | None = None,
     ring_gap: float = 0.0,
+    ceiling_m: float = math.inf,
 ) -> tuple[LidarObject, ...]:
     """Boxes, shape rules and classes of the clusters in ``labels``; ``high_xy``: (H, 2)
     returns higher than ``cfg.high_m`` above the ground (façades, canopies); ``ring_gap``:
     the sensor's vertical angle between rings [rad] (an object's top return lies up to
-    one gap below its top, so the classes' lowest heights allow that much less)."""
+    one gap below its top, so the classes' lowest heights allow that much less);
+    ``ceiling_m``: the crop's height above the ground (higher returns were not clustered):
+    a cluster reaching within ``cfg.ceiling_margin_m`` of it is cut off there and goes on
+    up (a façade, a tree), never a road user."""
     member = np.flatnonzero(labels >= 0)  # the rules look at clustered points only
     xyz, ground_z, labels = xyz[member], ground_z[member], labels[member]
     boxes = fit_boxes(xyz, ground_z, labels, voxel_m, cfg.max_length_m, cfg.max_area_m2)
@@ -46,6 +50,7 @@ def objects_from_clusters(
     # user like it; it stays an obstacle, and the camera may class it)
     structure |= (boxes.width_m <= cfg.flat_max_width_m) & (height >= cfg.tall_vehicle_height_m)
     structure |= _post_with_top(boxes, labels, xyz, cfg)
+    structure |= _reaches_ceiling(boxes, labels, xyz, ground_z, ceiling_m - cfg.ceiling_margin_m)
     slack = np.hypot(*(boxes.center_xy - sensor_xy).T) * math.tan(ring_gap)
     hints = _class_hints(boxes, height, slack, cfg)
     rows = np.flatnonzero(keep)
@@ -134,6 +139,18 @@ def _structure(
         density = boxes.num_points / np.maximum(boxes.cells, 1) * rng
         out |= density < cfg.porous_points_per_cell_m
     return out
+
+
+def _reaches_ceiling(
+    boxes: Boxes, labels: np.ndarray, xyz: np.ndarray, ground_z: np.ndarray, level_m: float
+) -> np.ndarray:
+    """(K,) bool: a return of the cluster lies at least ``level_m`` above its own local
+    ground (the crop cut the cluster there: it goes on up)."""
+    if not math.isfinite(level_m) or labels.size == 0:
+        return np.zeros(boxes.label.size, bool)
+    top = np.full(int(labels.max()) + 1, -np.inf)
+    np.maximum.at(top, labels, xyz[:, 2] - ground_z)
+    return top[boxes.label] >= level_m
 
 
 def _post_with_top(

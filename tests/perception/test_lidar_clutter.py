@@ -26,14 +26,18 @@ def _box(
     return o3d.t.geometry.TriangleMesh.from_legacy(mesh)
 
 
-def _scan(boxes: list[tuple[tuple[float, float, float], tuple[float, float, float]]]) -> np.ndarray:
-    """A 64 x 1800 spinning scan (+2 to -24.8 degrees) from SENSOR_Z_M over a ground plane
-    and the boxes (ego frame: x forward, y right, z up); (N, 4) float32 in the sensor frame."""
+def _scan(
+    boxes: list[tuple[tuple[float, float, float], tuple[float, float, float]]],
+    elevation_deg: tuple[float, float, int] = (2.0, -24.8, 64),
+) -> np.ndarray:
+    """A spinning scan of 1800 columns (default 64 rings, +2 to -24.8 degrees) from
+    SENSOR_Z_M over a ground plane and the boxes (ego frame: x forward, y right, z up);
+    (N, 4) float32 in the sensor frame."""
     scene = o3d.t.geometry.RaycastingScene()
     scene.add_triangles(_box((-100.0, -100.0, -1.0), (100.0, 100.0, 0.0)))
     for lo, hi in boxes:
         scene.add_triangles(_box(lo, hi))
-    elev = np.radians(np.linspace(2.0, -24.8, 64))
+    elev = np.radians(np.linspace(*elevation_deg))
     azim = np.linspace(-math.pi, math.pi, 1800, endpoint=False)
     el, az = np.meshgrid(elev, azim, indexing="ij")
     dirs = np.stack([np.cos(el) * np.cos(az), np.cos(el) * np.sin(az), np.sin(el)], -1).reshape(
@@ -88,3 +92,18 @@ def test_pedestrian_on_a_raised_plaza_is_found_at_its_own_ground():
     # both levels and fail; the flat-layer rule drops what is left there
     assert result.is_ground[on_plaza].mean() > 0.9  # the plaza is ground at its own level
     assert len(result.objects) <= 4  # no plaza-sized cluster, few remnants at its edge
+
+
+def test_tower_cut_by_the_crop_ceiling_is_no_vehicle_but_a_truck_is():
+    # 32 rings up to +10 degrees: at 12 m the highest ring meets a face about 3.9 m up,
+    # just under the 4 m crop and far under the 4.5 m "high" returns; the tower is about
+    # a truck's footprint, so its height cut by the crop is all that tells it apart
+    rings = (10.0, -20.0, 32)
+    tower = ((12.0, 4.0, 0.0), (17.0, 6.0, 9.0))  # 5 x 2 m, 9 m tall
+    truck = ((12.0, -7.0, 0.0), (19.0, -4.5, 3.2))  # 7 x 2.5 x 3.2 m
+    objects = LidarPipeline().detect(_scan([tower, truck], rings), SENSOR)
+    (near_tower,) = _near(objects, (14.5, 5.0), 2.5)
+    assert 2 * near_tower.extent_m[2] > 3.7  # up to the crop's ceiling
+    assert near_tower.class_hint == ObjectClass.UNKNOWN
+    (near_truck,) = _near(objects, (15.5, -5.75), 2.5)
+    assert near_truck.class_hint == ObjectClass.VEHICLE
