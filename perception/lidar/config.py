@@ -77,7 +77,9 @@ class ObjectConfig(StrictModel):
     layer_range_m: float = Field(20.0, ge=0.0)  # this: a flat layer (ground remnant)
     max_area_m2: float = Field(40.0, gt=0.0)  # bigger footprint: vegetation, buildings
     wall_min_length_m: float = Field(6.0, gt=0.0)  # thin and longer than a car: wall, fence
-    wall_max_width_m: float = Field(0.4, ge=0.0)
+    wall_max_width_m: float = Field(0.8, ge=0.0)  # a hedge is 0.4-1 m thick; a car's
+    # side seen along it is a car's length, shorter than wall_min_length_m
+    rail_max_width_m: float = Field(0.4, ge=0.0)  # a guard rail: this thin, ...
     rail_max_height_m: float = Field(1.2, gt=0.0)  # thin, this low and over a car's length
     # (wall_min_length_m): guard rail; a truck's side seen from beside it is taller
     flat_max_width_m: float = Field(0.6, ge=0.0)  # this thin and tall_vehicle_height_m

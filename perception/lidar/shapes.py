@@ -89,7 +89,8 @@ def _not_clutter(boxes: Boxes, height: np.ndarray, cfg: ObjectConfig) -> np.ndar
     """(K,) bool: enough points, tall enough, not a wall, guard rail, hedge or building."""
     thin = boxes.width_m <= cfg.wall_max_width_m
     wall = thin & (boxes.length_m >= cfg.wall_min_length_m)
-    rail = thin & (boxes.length_m >= cfg.vehicle_prior_length_m) & (height < cfg.rail_max_height_m)
+    rail = (boxes.width_m <= cfg.rail_max_width_m) & (boxes.length_m >= cfg.vehicle_prior_length_m)
+    rail &= height < cfg.rail_max_height_m
     return (
         (boxes.num_points >= cfg.min_points)
         & (height >= cfg.min_height_m)

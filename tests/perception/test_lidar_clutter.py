@@ -107,3 +107,9 @@ def test_tower_cut_by_the_crop_ceiling_is_no_vehicle_but_a_truck_is():
     assert near_tower.class_hint == ObjectClass.UNKNOWN
     (near_truck,) = _near(objects, (15.5, -5.75), 2.5)
     assert near_truck.class_hint == ObjectClass.VEHICLE
+
+
+def test_hedge_longer_than_a_car_is_no_vehicle():
+    hedge = ((10.0, 6.0, 0.0), (17.0, 6.7, 1.5))  # 7 m long, 70 cm thick, 1.5 m tall
+    objects = LidarPipeline().detect(_scan([hedge]), SENSOR)
+    assert not [o for o in _near(objects, (13.5, 6.35), 4.0) if o.class_hint != ObjectClass.UNKNOWN]
