@@ -87,6 +87,9 @@ class ObjectConfig(StrictModel):
     high_m: float = Field(4.5, gt=0.0)  # cells with returns this high above the ground ...
     high_fraction: float = Field(0.3, ge=0.0, le=1.0)  # ... in this share of a cluster's
     # cells: façade, tree or pole structure, not a road user
+    canopy_low_m: float = Field(1.0, ge=0.0)  # a cluster at least tall_vehicle_height_m
+    canopy_max_low_share: float = Field(0.5, ge=0.0, le=1.0)  # high with returns lower than
+    # canopy_low_m in under this share of its cells: a crown on a trunk, unknown
     ceiling_margin_m: float = Field(0.3, ge=0.0)  # a cluster with returns this near the
     # crop's ceiling (crop.max_height_m) is cut off there: it goes on up (a façade or a tree
     # near the sensor, whose upper part no ring reaches), unknown

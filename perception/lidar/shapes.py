@@ -12,6 +12,7 @@ from perception.lidar.boxes import Boxes, fit_boxes
 from perception.lidar.config import ObjectConfig, SizeRange
 from roadmind.messages import LidarObject, ObjectClass
 
+LOW_CELL_M = 0.3  # bird's-eye cells of the canopy rule
 POLE_MIN_RETURNS = 2  # a post's lower half: returns of two rings at least, one above
 # the other (one or two returns of a far object say nothing of its width)
 
@@ -50,6 +51,9 @@ def objects_from_clusters(
     # user like it; it stays an obstacle, and the camera may class it)
     structure |= (boxes.width_m <= cfg.flat_max_width_m) & (height >= cfg.tall_vehicle_height_m)
     structure |= _post_with_top(boxes, labels, xyz, cfg)
+    structure |= (height >= cfg.tall_vehicle_height_m) & (
+        _low_share(boxes, labels, xyz, ground_z, cfg.canopy_low_m) < cfg.canopy_max_low_share
+    )
     structure |= _reaches_ceiling(boxes, labels, xyz, ground_z, ceiling_m - cfg.ceiling_margin_m)
     slack = np.hypot(*(boxes.center_xy - sensor_xy).T) * math.tan(ring_gap)
     hints = _class_hints(boxes, height, slack, cfg)
@@ -140,6 +144,29 @@ def _structure(
         density = boxes.num_points / np.maximum(boxes.cells, 1) * rng
         out |= density < cfg.porous_points_per_cell_m
     return out
+
+
+def _low_share(
+    boxes: Boxes, labels: np.ndarray, xyz: np.ndarray, ground_z: np.ndarray, low_m: float
+) -> np.ndarray:
+    """(K,) share of each cluster's bird's-eye cells (``LOW_CELL_M``) holding a return
+    lower than ``low_m`` above its local ground: a vehicle's body reaches down to its
+    wheels over its whole footprint, a tree's crown stands on a thin trunk."""
+    if labels.size == 0:
+        return np.ones(boxes.label.size)
+    ij = np.floor(xyz[:, :2] / LOW_CELL_M).astype(np.int64)
+    ij -= ij.min(axis=0)
+    cell = (labels.astype(np.int64) * (int(ij[:, 0].max()) + 1) + ij[:, 0]) * (
+        int(ij[:, 1].max()) + 1
+    ) + ij[:, 1]
+    order = np.argsort(cell, kind="stable")
+    cell, low = cell[order], (xyz[order, 2] - ground_z[order]) < low_m
+    first = np.flatnonzero(np.r_[True, cell[1:] != cell[:-1]])
+    any_low = np.maximum.reduceat(low, first)
+    lab = labels[order][first]
+    n = int(labels.max()) + 1
+    share = np.bincount(lab, any_low, minlength=n) / np.maximum(np.bincount(lab, minlength=n), 1)
+    return share[boxes.label]
 
 
 def _reaches_ceiling(

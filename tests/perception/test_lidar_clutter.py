@@ -113,3 +113,18 @@ def test_hedge_longer_than_a_car_is_no_vehicle():
     hedge = ((10.0, 6.0, 0.0), (17.0, 6.7, 1.5))  # 7 m long, 70 cm thick, 1.5 m tall
     objects = LidarPipeline().detect(_scan([hedge]), SENSOR)
     assert not [o for o in _near(objects, (13.5, 6.35), 4.0) if o.class_hint != ObjectClass.UNKNOWN]
+
+
+def test_tree_crown_on_its_trunk_is_no_vehicle_but_a_box_truck_is():
+    trunk = ((15.0, 6.0, 0.0), (15.3, 6.3, 2.0))
+    crown = ((13.9, 5.0, 2.0), (16.5, 7.4, 3.4))  # 2.6 x 2.4 m, 2-3.4 m above the road
+    truck = ((12.0, -7.0, 0.5), (19.0, -4.5, 3.2))  # its body 50 cm above the road
+    rings = (10.0, -20.0, 32)  # up to +10 degrees: the crown's top is seen
+    objects = LidarPipeline().detect(_scan([trunk, crown, truck], rings), SENSOR)
+    near_tree = _near(objects, (15.2, 6.2), 2.5)
+    assert not [o for o in near_tree if o.class_hint == ObjectClass.VEHICLE]
+    tree = max(near_tree, key=lambda o: o.num_points)
+    assert 2 * tree.extent_m[2] > 3.0  # the crown, up to its top
+    assert tree.class_hint == ObjectClass.UNKNOWN
+    (near_truck,) = _near(objects, (15.5, -5.75), 2.5)
+    assert near_truck.class_hint == ObjectClass.VEHICLE
