@@ -87,7 +87,7 @@ def _bold_text(
     large as fits ``box`` (w, h), centred on ``center``."""
     font = _bold_font(64)
     left, top, right, bottom = font.getbbox(text)
-    layer = Image.new("L", (right - left, bottom - top), 0)
+    layer = Image.new("L", (int(right - left), int(bottom - top)), 0)
     ImageDraw.Draw(layer).text((-left, -top), text, font=font, fill=255)
     w, h = layer.width * squeeze, layer.height
     scale = min(box[0] / w, box[1] / h)

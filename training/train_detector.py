@@ -114,9 +114,10 @@ def train_detector(
     shutil.copy(work / "train" / "weights" / "last.pt", out_dir / WEIGHTS_NAME)
     shutil.copy(recipe_path, out_dir / "recipe.yaml")
     results = (work / "train" / "results.csv").read_text().splitlines()
-    summary = {
+    summary: dict[str, object] = {
         "weights": WEIGHTS_NAME,
         "recipe": "recipe.yaml",
+        "init": recipe.init,
         "device": device,
         "device_name": _device_name(device),
         "train_wall_s": round(wall_s, 1),

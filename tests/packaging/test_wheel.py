@@ -30,6 +30,9 @@ MODEL_FILES = (  # what models/ ships
     "*/reader.json",
     "*/recipe.yaml",
     "*/training.json",
+    "*/base/*.pt",
+    "*/base/recipe.yaml",
+    "*/base/training.json",
 )
 
 
