@@ -25,8 +25,9 @@ Case = tuple[CameraImage, LidarObject, np.ndarray]
 def far_pedestrian(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Case:
-    """The surround rig's 120-degree front camera, a pedestrian standing 40 m ahead on
-    the right sidewalk (3x8 px), the LiDAR box a pipeline would give it, its true box."""
+    """The surround rig's 120-degree front camera, a pedestrian standing 44 m ahead on
+    the right sidewalk (7 px tall: at 40 m, 8 px, the detector finds it in the whole
+    frame), the LiDAR box a pipeline would give it, its true box."""
     scenario = {
         "name": "far_pedestrian",
         "map": "crosswalk",
@@ -40,7 +41,7 @@ def far_pedestrian(
         "actors": [
             {
                 "kind": "pedestrian",
-                "start": {"road": 1, "lane": -2, "s_m": 100},
+                "start": {"road": 1, "lane": -2, "s_m": 104},
                 "behaviour": "stand",
             }
         ],
