@@ -388,7 +388,8 @@ class BevFusion:
                 readable = True
                 if is_light:
                     state, _ = read_light_state(view.image.bgra, det.xyxy_px)
-                    if state is LightState.UNKNOWN and lm is not None and self.read_light:
+                    unsure = state is LightState.UNKNOWN and lm is not None
+                    if unsure and self.read_light is not None:
                         # lamps the pixel reader cannot tell apart, on a mapped light
                         # that faces us: the dual encoder reads the crop
                         state = self.read_light(view.image, det.xyxy_px, frame_id)

@@ -99,10 +99,7 @@ class CropReader:
         self.crops: dict[int, list[tuple[SignReading, np.ndarray]]] = {}
 
     def __call__(self, image: CameraImage, box_xyxy: np.ndarray, frame_id: int) -> SignReading:
-        t0 = time.perf_counter()
-        crop = square_crop(image.bgra[:, :, 2::-1], box_xyxy)  # BGRA -> RGB on the crop only
-        reading = self.reader.read([crop], ["sign"])[0]
-        self.times.reader_ms.append(_ms(t0))
+        crop, reading = self._read(image, box_xyxy, "sign")
         self.crops.setdefault(frame_id, []).append((reading, crop))
         for old in [f for f in self.crops if f < frame_id - self.KEEP_FRAMES]:
             del self.crops[old]
@@ -111,11 +108,18 @@ class CropReader:
     def light(self, image: CameraImage, box_xyxy: np.ndarray, frame_id: int) -> LightState:
         """Fusion's ``ReadLight``: the light box read by the dual encoder (used where
         the pixel state reader cannot tell the lamps apart)."""
+        state = self._read(image, box_xyxy, "light")[1].light_state
+        return state if state is not None else LightState.UNKNOWN
+
+    def _read(
+        self, image: CameraImage, box_xyxy: np.ndarray, kind: str
+    ) -> tuple[np.ndarray, SignReading]:
+        """The box's crop (BGRA -> RGB on the crop only) and its reading, timed."""
         t0 = time.perf_counter()
         crop = square_crop(image.bgra[:, :, 2::-1], box_xyxy)
-        state = self.reader.read([crop], ["light"])[0].light_state
+        reading = self.reader.read([crop], [kind])[0]
         self.times.reader_ms.append(_ms(t0))
-        return state if state is not None else LightState.UNKNOWN
+        return crop, reading
 
     def crop_of(self, sign: BevSign) -> tuple[SignReading, np.ndarray] | None:
         """The reading and crop behind a sign of the scene, while still kept."""
