@@ -31,7 +31,14 @@ def cmd_eval_lidar(args: argparse.Namespace) -> int:
 
     progress = (lambda line: print(line, file=sys.stderr)) if sys.stderr.isatty() else None
     names = scenario_names(args.scenarios)
-    report = eval_lidar(names, args.frames, args.stride, lidar_config(args), progress=progress)
+    report = eval_lidar(
+        names,
+        args.frames,
+        args.stride,
+        lidar_config(args),
+        progress=progress,
+        use_map=not args.no_map,
+    )
     report["config"] = args.config or "configs/perception/lidar.yaml"
     report["command"] = "roadmind " + " ".join(sys.argv[1:])
     return emit_json(report, args.out)
@@ -191,6 +198,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_scenarios(e)
     e.add_argument("--frames", type=int, default=40, help="scans scored per scenario")
     e.add_argument("--stride", type=int, default=5, help="score one scan in this many (10 Hz)")
+    e.add_argument(
+        "--no-map",
+        action="store_true",
+        help="the pipeline alone, without the map's road area (as on a recording with no map)",
+    )
     add_json_out(e)
     add_lidar_config(e)
     e.set_defaults(func=cmd_eval_lidar)

@@ -17,8 +17,9 @@ from evaluation.fusion import FusedFrame, score_frames
 from evaluation.lidar import ScanDetections, score_scans
 from fusion.config import FusionConfig
 from loop.rollout import rollout, stack_for
+from maps.road_area import RoadArea
 from perception.lidar.config import LidarPipelineConfig
-from perception.lidar.pipeline import LidarPipeline
+from perception.lidar.pipeline import LidarPipeline, RoadView
 from roadmind.rates import PHYSICS_HZ
 from sim.embedded.world import EmbeddedWorld
 from sim.rig import LidarConfig, RigConfig
@@ -39,15 +40,17 @@ def eval_lidar(
     config: LidarPipelineConfig | None = None,
     lidar: LidarConfig | None = None,
     progress: Progress | None = None,
+    use_map: bool = True,
 ) -> dict[str, object]:
     """Score ``frames`` scans of each scenario, one every ``stride`` scans, with a
-    LiDAR-only rig; the JSON report of ``roadmind eval lidar``."""
+    LiDAR-only rig; the JSON report of ``roadmind eval lidar``. ``use_map``: the pipeline
+    knows the map's road area, as in the loop; False: the pipeline alone."""
     pipeline = LidarPipeline(config)
     loaded = [load_scenario(name) for name in scenarios]
     with EmbeddedWorld(lidar_only_rig(lidar)) as world:
-        scans = _lidar_scans(world, loaded, pipeline, frames, stride, progress)
+        scans = _lidar_scans(world, loaded, pipeline, frames, stride, progress, use_map)
         scores = score_scans(scans, pipeline.config.crop.max_range_m, [s.name for s in loaded])
-    return {"eval": "lidar", "method": pipeline.config.cluster.method, **scores}
+    return {"eval": "lidar", "method": pipeline.config.cluster.method, "map": use_map, **scores}
 
 
 def _lidar_scans(
@@ -57,9 +60,11 @@ def _lidar_scans(
     frames: int,
     stride: int,
     progress: Progress | None,
+    use_map: bool = False,
 ) -> Iterator[ScanDetections]:
     for scenario in scenarios:
         scans = used = 0
+        area = None
         # the frames after each of the scenario's steps; the reset frame is not scored
         for s in rollout(scenario, int(scenario.duration_s * PHYSICS_HZ) + 1, world=world):
             if s.index == 0 or not s.frame.lidars:
@@ -68,8 +73,11 @@ def _lidar_scans(
             if scans % stride:
                 continue
             scan = s.frame.lidars[0]
+            if use_map and area is None:  # the world is reset for this scenario now
+                area = RoadArea(world.drive_map().carla_map)
+            road = RoadView(area, s.frame.ego.pose) if area is not None else None
             t0 = time.perf_counter()
-            objects = pipeline.detect(scan.points_xyzi, scan.sensor_to_ego)
+            objects = pipeline.detect(scan.points_xyzi, scan.sensor_to_ego, road)
             elapsed_ms = (time.perf_counter() - t0) * 1000.0
             yield ScanDetections(scenario.name, s.frame, objects, elapsed_ms)
             used += 1

@@ -26,6 +26,7 @@ from agent.params import load_agent_config
 from loop.oracle import oracle_scene
 from loop.stack import PerceptionStack, known_landmarks
 from loop.worlds import WORLDS, WorldOptions
+from maps.road_area import RoadArea
 from reasoning.map_context import MapContext, NoteSpan, build_map_context
 from roadmind.clock import Clock
 from roadmind.errors import UserError
@@ -48,11 +49,16 @@ def _oracle(world: World) -> Perceive:
 
 
 def stack_for(world: World, fusion: FusionConfig | None = None) -> PerceptionStack:
-    """The perception stack for a world just reset: its rig, and the map's signs and
-    lights to match against (scenario-added signs are not on the map)."""
+    """The perception stack for a world just reset: its rig, the map's signs and lights
+    to match against (scenario-added signs are not on the map) and its roads."""
     drive_map = world.drive_map()
     signs = [s for s in drive_map.signs if s.on_map]
-    return PerceptionStack(world.rig, known_landmarks(signs, drive_map.lights), fusion=fusion)
+    return PerceptionStack(
+        world.rig,
+        known_landmarks(signs, drive_map.lights),
+        fusion=fusion,
+        road_area=RoadArea(drive_map.carla_map),
+    )
 
 
 # Perception modes by name, each built for the world it will see.

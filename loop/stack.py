@@ -26,9 +26,10 @@ from fusion.config import FusionConfig, load_fusion_config
 from fusion.landmarks import KnownLandmark
 from fusion.second_look import look_again, sparse_probes
 from maps.landmarks import LightSpec, SignSpec
+from maps.road_area import RoadArea
 from perception.camera_detector import CameraDetector
 from perception.lidar.config import load_lidar_config
-from perception.lidar.pipeline import LidarPipeline
+from perception.lidar.pipeline import LidarPipeline, RoadView
 from reasoning.reader_crops import square_crop
 from reasoning.reader_model import load_encoder
 from reasoning.sign_reader import SignReader
@@ -143,9 +144,11 @@ class PerceptionStack:
         fusion: FusionConfig | None = None,
         reader: SignReader | None = None,
         read_signs: bool = True,
+        road_area: RoadArea | None = None,
     ) -> None:
         self.detector = detector or CameraDetector()
         self.lidar = lidar or LidarPipeline(load_lidar_config())
+        self.road_area = road_area  # the map's roads: the LiDAR's off-road rule
         config = fusion or load_fusion_config()
         self.times = StageTimes()
         self.crop_reader = None
@@ -171,7 +174,8 @@ class PerceptionStack:
             scan = frame.lidars[0]  # one LiDAR feeds the pipeline; the rig's first
             t0 = time.perf_counter()
             try:
-                result = self.lidar.run(scan.points_xyzi, scan.sensor_to_ego)
+                road = None if self.road_area is None else RoadView(self.road_area, frame.ego.pose)
+                result = self.lidar.run(scan.points_xyzi, scan.sensor_to_ego, road)
             except ValueError as err:  # a broken sweep (all NaN): the scene goes on without
                 faults.append(f"LiDAR {scan.name}: scan unusable ({err})")
             else:

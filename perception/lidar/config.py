@@ -112,6 +112,8 @@ class ObjectConfig(StrictModel):
     tall_vehicle_height_m: float = Field(2.6, gt=0.0)  # taller: truck or bus, longer prior
     tall_vehicle_prior_length_m: float = Field(7.0, gt=0.0)
     vehicle_face_max_m: float = Field(2.7, gt=0.0)  # shorter long side: maybe one face only
+    off_road_max_m: float = Field(1.0, ge=0.0)  # with a map: a vehicle-shaped cluster whose
+    # centre lies farther beyond the road's lanes is a hedge, fence or façade piece, unknown
 
 
 class LidarPipelineConfig(StrictModel):

@@ -31,7 +31,11 @@ in the ego frame -> ``LidarObject`` boxes in the ego frame (x forward, y right, 
    porous blobs (few points per occupied cell for their range) are kept as
    ``unknown``, never vehicles; the rest gets a class by length, width and height (the
    lowest heights allow one ring gap at the object's range, estimated from the scan);
-   vehicles seen from one side grow to a prior size away from the sensor.
+   vehicles seen from one side grow to a prior size away from the sensor;
+6. with a map (``RoadView``: the map's road area and the ego's pose), a vehicle-shaped
+   cluster centred more than ``objects.off_road_max_m`` beyond the road's lanes is
+   unknown (a hedge, fence or façade piece; Apollo's HD-map ROI filter). Replays of
+   recordings without a map skip it.
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ from typing import Any
 
 import numpy as np
 
+from maps.road_area import RoadArea
 from perception.lidar.clusters import dbscan_clusters, wall_split_clusters, warp_bev
 from perception.lidar.config import LidarPipelineConfig
 from perception.lidar.ground import opening_ground, patchwork_ground
@@ -83,6 +88,20 @@ class LidarResult:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class RoadView:
+    """The map's road area and the ego's pose in its world at the scan."""
+
+    area: RoadArea
+    ego_pose: Pose
+
+    def outside_m(self, xy_ego: np.ndarray) -> np.ndarray:
+        """(K,) metres beyond the road's edge of ego-frame bird's-eye points (K, 2)."""
+        xyz = np.column_stack([xy_ego, np.zeros(xy_ego.shape[0])])
+        world = self.ego_pose.transform_points(xyz)
+        return self.area.outside_m(world[:, :2], self.ego_pose.z_m)
+
+
 def object_dict(obj: LidarObject, sensor_to_ego: Pose, y_left: bool = False) -> dict[str, Any]:
     """One object as plain JSON in the sensor's frame: class, centre, full size (length,
     width, height), yaw and points. ``y_left``: in a file's axes with y to the left (KITTI,
@@ -107,10 +126,14 @@ class LidarPipeline:
     def __init__(self, config: LidarPipelineConfig | None = None) -> None:
         self.config = config or LidarPipelineConfig()
 
-    def detect(self, points_xyzi: np.ndarray, sensor_to_ego: Pose) -> tuple[LidarObject, ...]:
-        return self.run(points_xyzi, sensor_to_ego).objects
+    def detect(
+        self, points_xyzi: np.ndarray, sensor_to_ego: Pose, road: RoadView | None = None
+    ) -> tuple[LidarObject, ...]:
+        return self.run(points_xyzi, sensor_to_ego, road).objects
 
-    def run(self, points_xyzi: np.ndarray, sensor_to_ego: Pose) -> LidarResult:
+    def run(
+        self, points_xyzi: np.ndarray, sensor_to_ego: Pose, road: RoadView | None = None
+    ) -> LidarResult:
         cfg = self.config
         ms: dict[str, float] = {}
         t0 = time.perf_counter()
@@ -167,6 +190,7 @@ class LidarPipeline:
             xyz[high, :2],
             ring_gap,
             cfg.crop.max_height_m,
+            road.outside_m if road is not None else None,
         )
         ms["boxes"] = _lap(t3)
         ms["total"] = _lap(t0)

@@ -1,20 +1,25 @@
 """The LiDAR pipeline on ray-cast street clutter built in the test (Open3D ray casting):
-a car parked along a wall or fence, a pedestrian on a raised plaza beside the road."""
+a car parked along a wall or fence, a pedestrian on a raised plaza beside the road, a
+car-sized hedge piece beside a real map's road."""
 
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
+import carla
 import numpy as np
 import open3d as o3d
 import pytest
 
-from perception.lidar.pipeline import LidarPipeline
+from maps.road_area import RoadArea
+from perception.lidar.pipeline import LidarPipeline, RoadView
 from roadmind.frames import Pose
 from roadmind.messages import LidarObject, ObjectClass
 
 SENSOR_Z_M = 1.8
 SENSOR = Pose(z_m=SENSOR_Z_M)
+STRAIGHT_ROAD = Path(__file__).resolve().parents[2] / "configs" / "maps" / "straight_speed.xodr"
 
 
 def _box(
@@ -128,3 +133,23 @@ def test_tree_crown_on_its_trunk_is_no_vehicle_but_a_box_truck_is():
     assert tree.class_hint == ObjectClass.UNKNOWN
     (near_truck,) = _near(objects, (15.5, -5.75), 2.5)
     assert near_truck.class_hint == ObjectClass.VEHICLE
+
+
+def test_car_sized_hedge_piece_beyond_the_sidewalk_is_no_vehicle_with_the_map():
+    # the ego on the project's straight road (lane -1, 1.75 m right of the centre line);
+    # the road's lanes and shoulder end 6.25 m to its right, the sidewalk 2.5 m further
+    road_map = carla.Map("straight_speed", STRAIGHT_ROAD.read_text())
+    road = RoadView(RoadArea(road_map), Pose(x_m=100.0, y_m=1.75))
+    car = ((15.0, -3.0, 0.0), (19.5, -1.2, 1.5))  # in the next lane
+    parked = ((20.0, 4.5, 0.0), (24.5, 6.2, 1.5))  # on the shoulder, partly on the sidewalk
+    hedge = ((14.0, 11.0, 0.0), (16.5, 11.8, 1.3))  # 2.5 m of hedge behind the sidewalk
+    scan = _scan([car, parked, hedge])
+    alone = LidarPipeline().detect(scan, SENSOR)
+    (piece,) = _near(alone, (15.25, 11.4), 2.5)
+    assert piece.class_hint == ObjectClass.VEHICLE  # its shape alone says car
+    with_map = LidarPipeline().detect(scan, SENSOR, road)
+    (piece,) = _near(with_map, (15.25, 11.4), 2.5)
+    assert piece.class_hint == ObjectClass.UNKNOWN
+    for xy in ((17.25, -2.1), (22.25, 5.35)):
+        (vehicle,) = _near(with_map, xy, 2.0)
+        assert vehicle.class_hint == ObjectClass.VEHICLE
