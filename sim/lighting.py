@@ -2,7 +2,7 @@
 
 Presets: day, overcast, dusk, night (the sun 8 degrees under the horizon: street lamps
 and lit windows are what light the street) and fog (overcast, 70 m visibility). Street
-lamps are on while the sun is less than 5 degrees up."""
+lamps, and the ego's dipped headlights, are on while the sun is less than 5 degrees up."""
 
 from __future__ import annotations
 
@@ -36,6 +36,7 @@ class LightingConfig(StrictModel):
     sun_azimuth_deg: float | None = Field(None, ge=-360.0, le=360.0)
     overcast: float | None = Field(None, ge=0.0, le=1.0)
     visibility_m: float = Field(CLEAR_VISIBILITY_M, gt=10.0)
+    ego_headlights: bool = True  # the ego's dipped beams, on while the street lamps are
 
     def visibility(self) -> float:
         """The visibility in force [m]: the one given, else the preset's."""
@@ -55,6 +56,7 @@ class Lighting:
     sky_zenith_rgb: np.ndarray
     visibility_m: float
     lamps_on: bool = False  # street lamps and lit windows glow
+    headlights: bool = False  # the ego's dipped beams light the road ahead
 
     @staticmethod
     def from_config(cfg: LightingConfig) -> Lighting:
@@ -91,7 +93,8 @@ class Lighting:
             horizon.astype(np.float32),
             zenith.astype(np.float32),
             cfg.visibility(),
-            math.degrees(elev) < LAMPS_ON_BELOW_DEG,
+            lamps_on := math.degrees(elev) < LAMPS_ON_BELOW_DEG,
+            lamps_on and cfg.ego_headlights,
         )
 
     def sky(self, directions: np.ndarray) -> np.ndarray:

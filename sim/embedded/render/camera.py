@@ -12,6 +12,7 @@ import numpy as np
 
 from roadmind.frames import Pose
 from roadmind.messages import camera_intrinsics
+from sim.embedded.render.headlights import BEAM_RGB, headlight_light
 from sim.embedded.render.raycast import MISS, RaycastWorld, fill_rays
 from sim.embedded.render.textures import TextureAtlas
 from sim.lighting import Lighting
@@ -74,12 +75,26 @@ class Camera:
         for c in range(3):
             np.take(table[c], local, out=rgb[c])
         textured = np.flatnonzero(world.face_slot[index] >= 0)
+        tex = np.zeros((0, 3), np.float32)
         if textured.size:
             tri = index[textured]
             tex = self._texture(
                 world, atlas, origin, dirs[textured], t[textured], world.face_slot[tri]
             )
             rgb[:, textured] = (tex * light[local[textured]] * np.float32(255.0)).T
+        if lighting.headlights:
+            self._headlights(
+                world,
+                ego_pose,
+                origin,
+                dirs,
+                t,
+                index,
+                local,
+                colour / np.maximum(light, 1e-4),
+                textured,
+                tex,
+            )
         # Haze: blend towards the horizon by 1 - exp(-t / visibility); sky (inf) after.
         keep = np.exp(t * np.float32(-1.0 / lighting.visibility_m))
         horizon = (lighting.sky_horizon_rgb * np.float32(255.0))[:, None]
@@ -100,6 +115,32 @@ class Camera:
         bgra[:, 3] = 255
         object_id = world.object_id[index].reshape(h, w)
         return CameraRender(bgra.reshape(h, w, 4), object_id, t.reshape(h, w))
+
+    def _headlights(
+        self,
+        world: RaycastWorld,
+        ego_pose: Pose,
+        origin: np.ndarray,
+        dirs: np.ndarray,
+        t: np.ndarray,
+        index: np.ndarray,
+        local: np.ndarray,
+        albedo: np.ndarray,
+        textured: np.ndarray,
+        tex: np.ndarray,
+    ) -> None:
+        """Add the ego's beams to ``self._rgb`` on every pixel that hit a surface;
+        ``albedo`` (K, 3) per row of the frame's colour table, ``tex`` the textured
+        pixels' own colours."""
+        hit = index != MISS
+        pixel_albedo = albedo[local]
+        pixel_albedo[textured] = tex
+        rows = np.flatnonzero(hit)
+        tri = index[rows]
+        points = origin.astype(np.float64) + dirs[rows] * t[rows, None]
+        beam = headlight_light(ego_pose, points, world.normal[tri], world.material[tri])
+        add = pixel_albedo[rows] * (beam[:, None] * BEAM_RGB * np.float32(255.0))
+        self._rgb[:, rows] += add.T
 
     def _actor_pixels(self, world: RaycastWorld, pose: Pose) -> np.ndarray | None:
         """Pixel indices inside any actor's projected box; None: every pixel may see one."""
