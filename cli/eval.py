@@ -28,6 +28,7 @@ from roadmind.errors import UserError
 
 def cmd_eval_lidar(args: argparse.Namespace) -> int:
     from loop.eval_runs import eval_lidar
+    from sim.lighting import LightingConfig
 
     progress = (lambda line: print(line, file=sys.stderr)) if sys.stderr.isatty() else None
     names = scenario_names(args.scenarios)
@@ -38,6 +39,7 @@ def cmd_eval_lidar(args: argparse.Namespace) -> int:
         lidar_config(args),
         progress=progress,
         use_map=not args.no_map,
+        weather=LightingConfig(preset=args.weather) if args.weather else None,
     )
     report["config"] = args.config or "configs/perception/lidar.yaml"
     report["command"] = "roadmind " + " ".join(sys.argv[1:])
@@ -190,6 +192,7 @@ def _pick(entries: list, names: list[str]) -> list:
 
 def register(sub: argparse._SubParsersAction) -> None:
     from perception.camera_detector import BACKENDS, DEFAULT_WEIGHTS
+    from sim.lighting import PRESETS  # the presets a scenario may name
 
     p = sub.add_parser("eval", help="score perception against the embedded world (JSON out)")
     evals = p.add_subparsers(dest="target", required=True)
@@ -202,6 +205,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--no-map",
         action="store_true",
         help="the pipeline alone, without the map's road area (as on a recording with no map)",
+    )
+    e.add_argument(
+        "--weather",
+        choices=tuple(PRESETS),
+        help="every scenario in this lighting and weather preset instead of its own",
     )
     add_json_out(e)
     add_lidar_config(e)

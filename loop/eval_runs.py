@@ -22,6 +22,7 @@ from perception.lidar.config import LidarPipelineConfig
 from perception.lidar.pipeline import LidarPipeline, RoadView
 from roadmind.rates import PHYSICS_HZ
 from sim.embedded.world import EmbeddedWorld
+from sim.lighting import LightingConfig
 from sim.rig import LidarConfig, RigConfig
 from sim.scenario import Scenario, load_scenario
 from sim.world import World
@@ -41,16 +42,26 @@ def eval_lidar(
     lidar: LidarConfig | None = None,
     progress: Progress | None = None,
     use_map: bool = True,
+    weather: LightingConfig | None = None,
 ) -> dict[str, object]:
     """Score ``frames`` scans of each scenario, one every ``stride`` scans, with a
     LiDAR-only rig; the JSON report of ``roadmind eval lidar``. ``use_map``: the pipeline
-    knows the map's road area, as in the loop; False: the pipeline alone."""
+    knows the map's road area, as in the loop; False: the pipeline alone. ``weather``:
+    lighting and weather for every scenario instead of its own (e.g. rain)."""
     pipeline = LidarPipeline(config)
     loaded = [load_scenario(name) for name in scenarios]
+    if weather is not None:
+        loaded = [s.model_copy(update={"lighting": weather}) for s in loaded]
     with EmbeddedWorld(lidar_only_rig(lidar)) as world:
         scans = _lidar_scans(world, loaded, pipeline, frames, stride, progress, use_map)
         scores = score_scans(scans, pipeline.config.crop.max_range_m, [s.name for s in loaded])
-    return {"eval": "lidar", "method": pipeline.config.cluster.method, "map": use_map, **scores}
+    return {
+        "eval": "lidar",
+        "method": pipeline.config.cluster.method,
+        "map": use_map,
+        "weather": weather.model_dump(exclude_defaults=True) if weather else "the scenarios'",
+        **scores,
+    }
 
 
 def _lidar_scans(

@@ -1,7 +1,10 @@
-"""Scene lighting: sun direction and colour, sky, ambient and haze from a few knobs.
+"""Scene lighting and weather: sun direction and colour, sky, ambient, haze and rain
+from a few knobs.
 
 Presets: day, overcast, dusk, night (the sun 8 degrees under the horizon: street lamps
-and lit windows are what light the street) and fog (overcast, 70 m visibility). Street
+and lit windows are what light the street), fog (overcast, 70 m visibility) and rain
+(overcast, 250 m visibility, rain 0.7: streaks and a wet road in the camera, droplet
+returns, weaker far returns and more range noise in the LiDAR). Street
 lamps, and the ego's dipped headlights, are on while the sun is less than 5 degrees up."""
 
 from __future__ import annotations
@@ -22,20 +25,24 @@ PRESETS = {
     "dusk": (3.0, 260.0, 0.15),
     "night": (-8.0, 260.0, 0.3),
     "fog": (35.0, 135.0, 0.95),
+    "rain": (40.0, 135.0, 0.9),
 }
 CLEAR_VISIBILITY_M = 600.0
-PRESET_VISIBILITY_M = {"fog": 70.0}  # the others: CLEAR_VISIBILITY_M
+PRESET_VISIBILITY_M = {"fog": 70.0, "rain": 250.0}  # the others: CLEAR_VISIBILITY_M
+PRESET_RAIN = {"rain": 0.7}  # the others: dry
 LAMPS_ON_BELOW_DEG = 5.0  # sun elevation under which street lamps and windows glow
 
 
 class LightingConfig(StrictModel):
-    """``visibility_m`` not given: the preset's (70 m in fog, else 600 m)."""
+    """``visibility_m`` not given: the preset's (70 m in fog, 250 m in rain, else 600 m);
+    ``rain`` not given: the preset's (0.7 in rain, else 0)."""
 
-    preset: Literal["day", "overcast", "dusk", "night", "fog"] = "day"
+    preset: Literal["day", "overcast", "dusk", "night", "fog", "rain"] = "day"
     sun_elevation_deg: float | None = Field(None, ge=-10.0, le=90.0)
     sun_azimuth_deg: float | None = Field(None, ge=-360.0, le=360.0)
     overcast: float | None = Field(None, ge=0.0, le=1.0)
     visibility_m: float = Field(CLEAR_VISIBILITY_M, gt=10.0)
+    rain: float | None = Field(None, ge=0.0, le=1.0)  # 0 dry, 1 a downpour
     ego_headlights: bool = True  # the ego's dipped beams, on while the street lamps are
 
     def visibility(self) -> float:
@@ -43,6 +50,10 @@ class LightingConfig(StrictModel):
         if "visibility_m" in self.model_fields_set:
             return self.visibility_m
         return PRESET_VISIBILITY_M.get(self.preset, self.visibility_m)
+
+    def rain_level(self) -> float:
+        """The rain in force, 0-1: the one given, else the preset's."""
+        return self.rain if self.rain is not None else PRESET_RAIN.get(self.preset, 0.0)
 
 
 @dataclass(frozen=True)
@@ -57,6 +68,7 @@ class Lighting:
     visibility_m: float
     lamps_on: bool = False  # street lamps and lit windows glow
     headlights: bool = False  # the ego's dipped beams light the road ahead
+    rain: float = 0.0  # 0 dry to 1 a downpour
 
     @staticmethod
     def from_config(cfg: LightingConfig) -> Lighting:
@@ -95,6 +107,7 @@ class Lighting:
             cfg.visibility(),
             lamps_on := math.degrees(elev) < LAMPS_ON_BELOW_DEG,
             lamps_on and cfg.ego_headlights,
+            cfg.rain_level(),
         )
 
     def sky(self, directions: np.ndarray) -> np.ndarray:

@@ -44,6 +44,13 @@ class GroundConfig(StrictModel):
     # ground if this close to the opened surface (keeps sidewalk cells at their own height)
 
 
+class OutlierConfig(StrictModel):
+    range_m: float = Field(12.0, ge=0.0)  # non-ground returns this near are checked; 0: off
+    cell_m: float = Field(0.25, gt=0.0)  # with fewer than min_neighbours other returns in
+    min_neighbours: int = Field(3, ge=1)  # their voxel and the 26 around: dropped (drops
+    # of rain or spray; a surface this near has returns every few centimetres)
+
+
 class ClusterConfig(StrictModel):
     method: Literal["grid", "dbscan"] = "grid"
     grid_cell_m: float = Field(0.3, gt=0.0)  # occupancy cell; 8-connected cells join
@@ -119,6 +126,7 @@ class ObjectConfig(StrictModel):
 class LidarPipelineConfig(StrictModel):
     crop: CropConfig = CropConfig()
     ground: GroundConfig = GroundConfig()
+    outliers: OutlierConfig = OutlierConfig()
     cluster: ClusterConfig = ClusterConfig()
     objects: ObjectConfig = ObjectConfig()
 

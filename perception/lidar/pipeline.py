@@ -14,6 +14,8 @@ in the ego frame -> ``LidarObject`` boxes in the ego frame (x forward, y right, 
    ``opening``: the lowest point per cell grey-opened with a wide window (the old
    method: exact on planes and smooth slopes, but a lower surface beside a raised one
    sets the level for both);
+   Non-ground returns near the sensor with few others in their voxel and the 26 around
+   it are dropped (``outliers.py``: drops of rain or spray);
 3. clustering (``clusters.py``, ``cluster.method``):
    ``grid`` (default): 8-connected components of a bird's-eye occupancy grid
    (compressed with range, so the gaps between far rings of one car join). Clusters
@@ -51,6 +53,7 @@ from maps.road_area import RoadArea
 from perception.lidar.clusters import dbscan_clusters, wall_split_clusters, warp_bev
 from perception.lidar.config import LidarPipelineConfig
 from perception.lidar.ground import opening_ground, patchwork_ground
+from perception.lidar.outliers import lone_returns
 from perception.lidar.scan import clean_points, crop, ring_gap_rad, voxel_downsample
 from perception.lidar.shapes import objects_from_clusters
 from roadmind.frames import Pose
@@ -163,8 +166,19 @@ class LidarPipeline:
         above = (~is_ground) & (height <= cfg.crop.max_height_m) & in_range
         high = (~is_ground) & (height > cfg.objects.high_m) & in_range
         counts["ground"] = int(is_ground.sum())
-        counts["non_ground"] = int(above.sum())
         ms["ground"] = _lap(t1)
+
+        t_out = time.perf_counter()
+        if cfg.outliers.range_m > 0.0:
+            out = cfg.outliers
+            band_m = out.range_m + 2.0 * out.cell_m  # the neighbours of the farthest checked
+            near = np.flatnonzero(above & (range_sq_m2 <= band_m**2))
+            checked = range_sq_m2[near] <= out.range_m**2
+            lone = near[lone_returns(xyz[near], out.cell_m, out.min_neighbours, checked)]
+            above[lone] = False
+            counts["lone_returns"] = int(lone.size)
+        counts["non_ground"] = int(above.sum())
+        ms["outliers"] = _lap(t_out)
 
         t2 = time.perf_counter()
         labels = np.full(xyz.shape[0], -1, np.int32)

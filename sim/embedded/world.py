@@ -441,7 +441,7 @@ class EmbeddedWorld:
         scans = [
             LidarScan(
                 lidar.config.name,
-                lidar.scan(st.raycast, self.ego.pose, self.rng),
+                lidar.scan(st.raycast, self.ego.pose, self.rng, self.lighting.rain),
                 lidar.mount,
                 self.time_s,
             )

@@ -1,6 +1,6 @@
 """The LiDAR pipeline on ray-cast street clutter built in the test (Open3D ray casting):
 a car parked along a wall or fence, a pedestrian on a raised plaza beside the road, a
-car-sized hedge piece beside a real map's road."""
+car-sized hedge piece beside a real map's road, drops of rain near the sensor."""
 
 from __future__ import annotations
 
@@ -13,9 +13,11 @@ import open3d as o3d
 import pytest
 
 from maps.road_area import RoadArea
+from perception.lidar.config import LidarPipelineConfig, OutlierConfig
 from perception.lidar.pipeline import LidarPipeline, RoadView
 from roadmind.frames import Pose
 from roadmind.messages import LidarObject, ObjectClass
+from sim.embedded.render.rain import droplet_returns
 
 SENSOR_Z_M = 1.8
 SENSOR = Pose(z_m=SENSOR_Z_M)
@@ -153,3 +155,33 @@ def test_car_sized_hedge_piece_beyond_the_sidewalk_is_no_vehicle_with_the_map():
     for xy in ((17.25, -2.1), (22.25, 5.35)):
         (vehicle,) = _near(with_map, xy, 2.0)
         assert vehicle.class_hint == ObjectClass.VEHICLE
+
+
+def test_rain_drops_near_the_sensor_make_no_road_users():
+    # the embedded world's rain model (0.7, its preset) on a scan of a car and a person:
+    # beams returned by drops in the air, mostly within a few metres
+    car = ((8.0, -3.5, 0.0), (12.5, -1.7, 1.5))
+    person = ((6.0, 2.0, 0.0), (6.5, 2.5, 1.75))
+    dry = _scan([car, person])
+    hit_m = np.linalg.norm(dry[:, :3], axis=1)
+    road_users = (ObjectClass.VEHICLE, ObjectClass.PEDESTRIAN)
+    phantoms = {True: 0, False: 0}
+    for seed in range(10):
+        beams, drop_m, intensity = droplet_returns(
+            dry.shape[0], hit_m, 0.7, np.random.default_rng(seed)
+        )
+        wet = dry.copy()
+        wet[beams, :3] *= (drop_m / hit_m[beams])[:, None]
+        wet[beams, 3] = intensity
+        for filtered in (True, False):
+            outliers = OutlierConfig(range_m=12.0 if filtered else 0.0)
+            objects = LidarPipeline(LidarPipelineConfig(outliers=outliers)).detect(wet, SENSOR)
+            near = [o for o in objects if math.hypot(*o.center_m[:2]) < 5.0]
+            phantoms[filtered] += sum(o.class_hint in road_users for o in near)
+            if filtered:
+                (walker,) = _near(objects, (6.25, 2.25), 1.0)
+                assert walker.class_hint == ObjectClass.PEDESTRIAN
+                (vehicle,) = _near(objects, (10.25, -2.6), 1.0)
+                assert vehicle.class_hint == ObjectClass.VEHICLE
+    assert phantoms[False] >= 30  # drops clustered into 'road users' around the car
+    assert phantoms[True] <= 3

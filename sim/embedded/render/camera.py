@@ -13,6 +13,7 @@ import numpy as np
 from roadmind.frames import Pose
 from roadmind.messages import camera_intrinsics
 from sim.embedded.render.headlights import BEAM_RGB, headlight_light
+from sim.embedded.render.rain import STREAK_ALPHA, streak_pixels
 from sim.embedded.render.raycast import MISS, RaycastWorld, fill_rays
 from sim.embedded.render.textures import TextureAtlas
 from sim.lighting import Lighting
@@ -105,6 +106,10 @@ class Camera:
         sky = self._sky(lighting, dirs, pose)
         for c in range(3):
             np.copyto(rgb[c], sky[c], where=miss)
+        if lighting.rain > 0.0:  # streaks of falling drops, lit like the sky's horizon
+            streaks = streak_pixels(self.config.width_px, self.config.height_px, lighting.rain, rng)
+            bright = lighting.sky_horizon_rgb * np.float32(0.8 * 255.0) + np.float32(50.0)
+            rgb[:, streaks] += STREAK_ALPHA * (bright[:, None] - rgb[:, streaks])
         if self.config.noise_std > 0:
             rgb += rng.normal(0.0, self.config.noise_std, rgb.shape[::-1]).astype(np.float32).T
         np.clip(rgb, 0.0, 255.0, out=rgb)

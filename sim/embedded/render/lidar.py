@@ -1,4 +1,4 @@
-"""Spinning LiDAR by ray casting: range noise, dropout, intensity by material.
+"""Spinning LiDAR by ray casting: range noise, dropout, intensity by material, rain.
 
 One capture is a full sweep (channels x columns); output is CARLA's layout,
 float32 (N, 4) x, y, z, intensity in the sensor frame.
@@ -10,6 +10,7 @@ import numpy as np
 
 from roadmind.frames import Pose
 from sim.embedded.render.materials import REFLECTIVITY
+from sim.embedded.render.rain import droplet_returns, rain_on_returns
 from sim.embedded.render.raycast import RaycastWorld, fill_rays
 from sim.rig import LidarConfig
 
@@ -29,17 +30,21 @@ class Lidar:
         self._dirs_planar = np.ascontiguousarray(self.dirs_sensor.T)
         self._rays = np.empty((self.dirs_sensor.shape[0], 6), np.float32)  # reused per scan
 
-    def scan(self, world: RaycastWorld, ego_pose: Pose, rng: np.random.Generator) -> np.ndarray:
+    def scan(
+        self, world: RaycastWorld, ego_pose: Pose, rng: np.random.Generator, rain: float = 0.0
+    ) -> np.ndarray:
+        """One sweep; ``rain`` 0-1 (``render/rain.py``): drops return some beams near the
+        sensor, far returns weaken and the weakest are lost, ranges get noisier."""
         pose = ego_pose.compose(self.mount)
         rays = self._rays
         fill_rays(rays, pose.translation, pose.rotation, self._dirs_planar)
-        t, index = world.cast_rays(rays, range_m=self.config.range_m)
+        hit_m, index = world.cast_rays(rays, range_m=self.config.range_m)
         cfg = self.config
-        keep = np.flatnonzero(t < cfg.range_m)
+        keep = np.flatnonzero(hit_m < cfg.range_m)
         if cfg.dropout > 0:
-            keep = keep[rng.random(size=(t.shape[0],))[keep] >= cfg.dropout]
+            keep = keep[rng.random(size=(hit_m.shape[0],))[keep] >= cfg.dropout]
         rows = index[keep]
-        t = t[keep]
+        t = hit_m[keep]
         if cfg.range_noise_std_m > 0:
             t = t + rng.normal(0.0, cfg.range_noise_std_m, size=(t.shape[0],)).astype(np.float32)
         cos_incidence = np.abs(np.einsum("ij,ij->i", world.normal[rows], rays[keep, 3:]))
@@ -48,6 +53,14 @@ class Lidar:
             * (0.3 + 0.7 * cos_incidence)
             * np.exp(-ATTENUATION_PER_M * t)
         )
+        if rain > 0.0:
+            kept, t, intensity = rain_on_returns(t, intensity, rain, rng)
+            keep = keep[kept]
+            drops, drop_m, drop_intensity = droplet_returns(hit_m.shape[0], hit_m, rain, rng)
+            surface = ~np.isin(keep, drops)  # a beam a drop returned sees no surface
+            keep = np.concatenate([keep[surface], drops])
+            t = np.concatenate([t[surface], drop_m])
+            intensity = np.concatenate([intensity[surface], drop_intensity])
         points = np.empty((t.shape[0], 4), dtype=np.float32)
         points[:, :3] = self.dirs_sensor[keep] * t[:, None]
         points[:, 3] = np.clip(intensity, 0.0, 1.0)

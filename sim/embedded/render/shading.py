@@ -15,6 +15,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from sim.embedded.render.materials import EMISSIVE, NIGHT_GLOW, Material
+from sim.embedded.render.rain import WET_DARKEN, WET_GROUND
 from sim.lighting import Lighting
 
 SIGN_MIN_LIGHT = 0.75  # retro-reflective sheeting: signs stay readable in low light
@@ -50,6 +51,8 @@ def side_light(
     light = lighting.ambient_rgb + lambert[..., None] * lighting.sun_rgb
     if lighting.lamps_on and lamps is not None and centroid is not None and len(lamps):
         light += _lamp_light(normal, centroid, lamps)
+    if lighting.rain > 0.0:  # a wet road is darker
+        light[:, np.isin(material, WET_GROUND)] *= 1.0 - WET_DARKEN * lighting.rain
     signs = material == Material.SIGN_FACE
     light[:, signs] = np.maximum(light[:, signs], SIGN_MIN_LIGHT)
     light[:, np.isin(material, EMISSIVE)] = 1.0  # lamps are not lit, they glow
