@@ -22,6 +22,7 @@ VEHICLE_LANES = (
     | carla.LaneType.Restricted
     | carla.LaneType.Biking
 )
+WALKABLE_LANES = VEHICLE_LANES | carla.LaneType.Sidewalk  # where people walk: and sidewalks
 
 
 class RoadArea:
@@ -31,17 +32,19 @@ class RoadArea:
         self.carla_map = carla_map
         self.lane_types = lane_types
 
-    def outside_m(self, points_xy: np.ndarray, z_m: float) -> np.ndarray:
-        """(N,) distance [m] of each world point (N, 2) beyond the nearest vehicle lane's
-        edge; 0 on a lane (junctions included); inf where the map has no lane at all."""
+    def outside_m(
+        self, points_xy: np.ndarray, z_m: float, lane_types: carla.LaneType | None = None
+    ) -> np.ndarray:
+        """(N,) distance [m] of each world point (N, 2) beyond the nearest lane's edge (of
+        ``lane_types``, default the area's); 0 on a lane (junctions included); inf where
+        the map has no such lane at all."""
+        types = self.lane_types if lane_types is None else lane_types
         out = np.zeros(points_xy.shape[0])
         for i, (x, y) in enumerate(points_xy):
             loc = carla.Location(float(x), float(y), float(z_m))
-            if self.carla_map.get_waypoint(loc, project_to_road=False, lane_type=self.lane_types):
+            if self.carla_map.get_waypoint(loc, project_to_road=False, lane_type=types):
                 continue
-            nearest = self.carla_map.get_waypoint(
-                loc, project_to_road=True, lane_type=self.lane_types
-            )
+            nearest = self.carla_map.get_waypoint(loc, project_to_road=True, lane_type=types)
             if nearest is None:
                 out[i] = math.inf
                 continue

@@ -121,6 +121,8 @@ class ObjectConfig(StrictModel):
     vehicle_face_max_m: float = Field(2.7, gt=0.0)  # shorter long side: maybe one face only
     off_road_max_m: float = Field(1.0, ge=0.0)  # with a map: a vehicle-shaped cluster whose
     # centre lies farther beyond the road's lanes is a hedge, fence or façade piece, unknown
+    off_walk_max_m: float = Field(1.5, ge=0.0)  # with a map: a person-shaped cluster this
+    # far beyond the road and its sidewalks (in a garden, a hedge, a façade), unknown
 
 
 class LidarPipelineConfig(StrictModel):

@@ -35,9 +35,10 @@ in the ego frame -> ``LidarObject`` boxes in the ego frame (x forward, y right, 
    lowest heights allow one ring gap at the object's range, estimated from the scan);
    vehicles seen from one side grow to a prior size away from the sensor;
 6. with a map (``RoadView``: the map's road area and the ego's pose), a vehicle-shaped
-   cluster centred more than ``objects.off_road_max_m`` beyond the road's lanes is
-   unknown (a hedge, fence or façade piece; Apollo's HD-map ROI filter). Replays of
-   recordings without a map skip it.
+   cluster centred more than ``objects.off_road_max_m`` beyond the road's lanes, or a
+   person-shaped one more than ``objects.off_walk_max_m`` beyond the road and its
+   sidewalks, is unknown (a hedge, fence or façade piece; Apollo's HD-map ROI filter).
+   Replays of recordings without a map skip it.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ from typing import Any
 
 import numpy as np
 
-from maps.road_area import RoadArea
+from maps.road_area import WALKABLE_LANES, RoadArea
 from perception.lidar.clusters import dbscan_clusters, wall_split_clusters, warp_bev
 from perception.lidar.config import LidarPipelineConfig
 from perception.lidar.ground import opening_ground, patchwork_ground
@@ -98,11 +99,13 @@ class RoadView:
     area: RoadArea
     ego_pose: Pose
 
-    def outside_m(self, xy_ego: np.ndarray) -> np.ndarray:
-        """(K,) metres beyond the road's edge of ego-frame bird's-eye points (K, 2)."""
+    def outside_m(self, xy_ego: np.ndarray, walkable: bool = False) -> np.ndarray:
+        """(K,) metres beyond the road's edge of ego-frame bird's-eye points (K, 2);
+        ``walkable``: beyond the road's and the sidewalks' edge."""
         xyz = np.column_stack([xy_ego, np.zeros(xy_ego.shape[0])])
         world = self.ego_pose.transform_points(xyz)
-        return self.area.outside_m(world[:, :2], self.ego_pose.z_m)
+        lanes = WALKABLE_LANES if walkable else None
+        return self.area.outside_m(world[:, :2], self.ego_pose.z_m, lanes)
 
 
 def object_dict(obj: LidarObject, sensor_to_ego: Pose, y_left: bool = False) -> dict[str, Any]:
@@ -204,7 +207,7 @@ class LidarPipeline:
             xyz[high, :2],
             ring_gap,
             cfg.crop.max_height_m,
-            road.outside_m if road is not None else None,
+            road,
         )
         ms["boxes"] = _lap(t3)
         ms["total"] = _lap(t0)

@@ -5,7 +5,7 @@ give the rest a class by size, and grow partly seen vehicles to a prior size."""
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from typing import Protocol
 
 import numpy as np
 
@@ -28,7 +28,7 @@ def objects_from_clusters(
     high_xy: np.ndarray | None = None,
     ring_gap: float = 0.0,
     ceiling_m: float = math.inf,
-    off_road_m: Callable[[np.ndarray], np.ndarray] | None = None,
+    road: RoadPrior | None = None,
 ) -> tuple[LidarObject, ...]:
     """Boxes, shape rules and classes of the clusters in ``labels``; ``high_xy``: (H, 2)
     returns higher than ``cfg.high_m`` above the ground (façades, canopies); ``ring_gap``:
@@ -36,9 +36,10 @@ def objects_from_clusters(
     one gap below its top, so the classes' lowest heights allow that much less);
     ``ceiling_m``: the crop's height above the ground (higher returns were not clustered):
     a cluster reaching within ``cfg.ceiling_margin_m`` of it is cut off there and goes on
-    up (a façade, a tree), never a road user; ``off_road_m``: the map's distance [m] beyond
-    the road's edge of ego-frame points (K, 2); a vehicle-shaped cluster farther off the
-    road than ``cfg.off_road_max_m`` is a piece of hedge, fence or façade, unknown."""
+    up (a façade, a tree), never a road user; ``road``: the map's distances beyond the road's
+    edge (``pipeline.RoadView``): a vehicle-shaped cluster farther off the road than
+    ``cfg.off_road_max_m``, or a person-shaped one farther beyond the road and its
+    sidewalks than ``cfg.off_walk_max_m``, is a piece of hedge, fence or façade, unknown."""
     member = np.flatnonzero(labels >= 0)  # the rules look at clustered points only
     xyz, ground_z, labels = xyz[member], ground_z[member], labels[member]
     boxes = fit_boxes(xyz, ground_z, labels, voxel_m, cfg.max_length_m, cfg.max_area_m2)
@@ -68,12 +69,16 @@ def objects_from_clusters(
     extent = np.column_stack([boxes.length_m[rows], boxes.width_m[rows], height[rows]]) / 2.0
     yaw = boxes.yaw_rad[rows]
     kinds = [ObjectClass.UNKNOWN if structure[k] else hints[k] for k in rows]
-    if off_road_m is not None:
-        vehicles = [i for i, kind in enumerate(kinds) if kind == ObjectClass.VEHICLE]
-        if vehicles:  # the measured box's centre: before growing it away from the sensor
-            off = off_road_m(boxes.center_xy[rows[vehicles]])
-            for i in np.asarray(vehicles)[off > cfg.off_road_max_m]:
-                kinds[i] = ObjectClass.UNKNOWN
+    if road is not None:  # the measured box's centre: before growing it away from the sensor
+        for kind, walkable, limit_m in (
+            (ObjectClass.VEHICLE, False, cfg.off_road_max_m),
+            (ObjectClass.PEDESTRIAN, True, cfg.off_walk_max_m),
+        ):
+            picked = np.array([i for i, k in enumerate(kinds) if k == kind], np.intp)
+            if picked.size:
+                off = road.outside_m(boxes.center_xy[rows[picked]], walkable)
+                for i in picked[off > limit_m]:
+                    kinds[i] = ObjectClass.UNKNOWN
     for i, k in enumerate(rows):
         if kinds[i] == ObjectClass.VEHICLE:
             xy, length, width, yaw[i] = _complete_vehicle(
@@ -97,6 +102,13 @@ def objects_from_clusters(
         )
         for i in by_range
     )
+
+
+class RoadPrior(Protocol):
+    """The map's distances [m] of ego-frame bird's-eye points (K, 2) beyond the road's
+    edge (``walkable``: beyond the road's and its sidewalks' edge)."""
+
+    def outside_m(self, xy_ego: np.ndarray, walkable: bool = False) -> np.ndarray: ...
 
 
 def _not_clutter(boxes: Boxes, height: np.ndarray, cfg: ObjectConfig) -> np.ndarray:

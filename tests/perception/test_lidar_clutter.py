@@ -137,7 +137,7 @@ def test_tree_crown_on_its_trunk_is_no_vehicle_but_a_box_truck_is():
     assert near_truck.class_hint == ObjectClass.VEHICLE
 
 
-def test_car_sized_hedge_piece_beyond_the_sidewalk_is_no_vehicle_with_the_map():
+def test_car_and_person_sized_clutter_beyond_the_sidewalk_are_no_road_users_with_the_map():
     # the ego on the project's straight road (lane -1, 1.75 m right of the centre line);
     # the road's lanes and shoulder end 6.25 m to its right, the sidewalk 2.5 m further
     road_map = carla.Map("straight_speed", STRAIGHT_ROAD.read_text())
@@ -145,7 +145,9 @@ def test_car_sized_hedge_piece_beyond_the_sidewalk_is_no_vehicle_with_the_map():
     car = ((15.0, -3.0, 0.0), (19.5, -1.2, 1.5))  # in the next lane
     parked = ((20.0, 4.5, 0.0), (24.5, 6.2, 1.5))  # on the shoulder, partly on the sidewalk
     hedge = ((14.0, 11.0, 0.0), (16.5, 11.8, 1.3))  # 2.5 m of hedge behind the sidewalk
-    scan = _scan([car, parked, hedge])
+    walker = ((10.0, -11.25, 0.0), (10.5, -10.75, 1.75))  # on the left sidewalk
+    shrub = ((25.0, -15.25, 0.0), (25.5, -14.75, 1.6))  # person-sized, 2.75 m behind it
+    scan = _scan([car, parked, hedge, walker, shrub])
     alone = LidarPipeline().detect(scan, SENSOR)
     (piece,) = _near(alone, (15.25, 11.4), 2.5)
     assert piece.class_hint == ObjectClass.VEHICLE  # its shape alone says car
@@ -155,6 +157,13 @@ def test_car_sized_hedge_piece_beyond_the_sidewalk_is_no_vehicle_with_the_map():
     for xy in ((17.25, -2.1), (22.25, 5.35)):
         (vehicle,) = _near(with_map, xy, 2.0)
         assert vehicle.class_hint == ObjectClass.VEHICLE
+    ((alone_shrub,), (mapped_shrub,)) = (
+        _near(objs, (25.25, -15.0), 1.0) for objs in (alone, with_map)
+    )
+    assert alone_shrub.class_hint == ObjectClass.PEDESTRIAN  # its shape alone says person
+    assert mapped_shrub.class_hint == ObjectClass.UNKNOWN
+    (person,) = _near(with_map, (10.25, -11.0), 1.0)
+    assert person.class_hint == ObjectClass.PEDESTRIAN
 
 
 def test_rain_drops_near_the_sensor_make_no_road_users():
